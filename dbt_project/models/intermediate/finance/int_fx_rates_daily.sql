@@ -1,0 +1,50 @@
+{{ config(materialized="table", indexes=[{"columns": ["rate_date", "currency_code"], "unique": true}]) }}
+
+{#- One row per calendar day and currency: the rate to USD and to CNY in force that day
+    (the latest ERP rate of type M published on or before the day). Grain: rate_date, currency_code. -#}
+with
+
+rates as (
+    select * from {{ ref('stg_erp__exchange_rates') }}
+    where rate_type = '{{ var("reporting_rate_type") }}'
+),
+
+days as (
+    select cast(day as date) as rate_date
+    from generate_series(
+        (select min(valid_from_date) from rates),
+        {{ as_of_date() }} + 366,
+        interval '1 day'
+    ) as day
+),
+
+usd_cny as (
+    select
+        days.rate_date,
+        (
+            select rates.exchange_rate from rates
+            where rates.from_currency_code = 'USD' and rates.to_currency_code = 'CNY'
+                and rates.valid_from_date <= days.rate_date
+            order by rates.valid_from_date desc
+            limit 1
+        ) as usd_to_cny
+    from days
+),
+
+final as (
+    select
+        rate_date,
+        'USD' as currency_code,
+        1.0 as to_usd,
+        usd_to_cny as to_cny
+    from usd_cny
+    union all
+    select
+        rate_date,
+        'CNY' as currency_code,
+        1.0 / usd_to_cny as to_usd,
+        1.0 as to_cny
+    from usd_cny
+)
+
+select * from final

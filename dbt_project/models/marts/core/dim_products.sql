@@ -1,0 +1,15 @@
+with
+
+materials as (select * from {{ ref('stg_erp__materials') }}),
+
+final as (
+    select
+        product_id,
+        product_name,
+        product_name_zh,
+        commodity_group,
+        base_uom
+    from materials
+)
+
+select * from final

@@ -1,0 +1,34 @@
+with
+
+versions as (
+    select distinct on (shipment_id) *
+    from {{ source('logistics', 'shipments') }}
+    where updated_at <= {{ as_of_cutoff() }}
+    order by shipment_id, updated_at desc, _loaded_at desc
+),
+
+final as (
+    select
+        shipment_id,
+        payload ->> 'order_id' as order_id,
+        (payload ->> 'order_id') || '-' || (payload ->> 'order_item') as sales_item_id,
+        payload ->> 'delivery_id' as delivery_id,
+        payload ->> 'customer_id' as customer_id,
+        payload ->> 'mode' as transport_mode,
+        payload ->> 'carrier' as carrier,
+        payload ->> 'vessel' as vessel,
+        payload ->> 'voyage' as voyage,
+        payload ->> 'bl_number' as bl_number,
+        payload ->> 'port_of_loading' as port_of_loading,
+        payload ->> 'port_of_discharge' as port_of_discharge,
+        cast(payload ->> 'etd_planned' as date) as etd_planned_date,
+        cast(payload ->> 'eta_planned' as date) as eta_planned_date,
+        cast(payload ->> 'etd_actual' as date) as etd_actual_date,
+        cast(payload ->> 'eta_actual' as date) as eta_actual_date,
+        payload ->> 'status' as shipment_status,
+        jsonb_array_length(coalesce(payload -> 'containers', '[]'::jsonb)) as container_count,
+        updated_at
+    from versions
+)
+
+select * from final

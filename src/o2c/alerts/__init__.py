@@ -1,0 +1,23 @@
+"""Abnormal-order alerts: one bilingual (EN/ZH) digest per sales rep per run.
+
+- :mod:`o2c.alerts.digest` — pure: which exceptions go to whom, what is new, and the rendered text/HTML.
+- :mod:`o2c.alerts.outbox` — the RFC 5322 message and its ``.eml`` copy in the outbox folder.
+- :mod:`o2c.alerts.smtp` — delivery over SMTP with retries of transient failures.
+- :mod:`o2c.alerts.dispatch` — the warehouse side: read exceptions, log every send in ``ops.alert_log``.
+"""
+
+from o2c.alerts.digest import Digest, DigestItem, OrderException, SalesRep, build_digests, render
+from o2c.alerts.dispatch import AlertDispatchError, send_alerts
+from o2c.alerts.smtp import AlertSendError
+
+__all__ = [
+    "AlertDispatchError",
+    "AlertSendError",
+    "Digest",
+    "DigestItem",
+    "OrderException",
+    "SalesRep",
+    "build_digests",
+    "render",
+    "send_alerts",
+]

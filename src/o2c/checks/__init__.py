@@ -1,0 +1,1 @@
+"""Abnormal-order checks: Great Expectations suites over the marts, and the exception lifecycle."""

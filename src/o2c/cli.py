@@ -1,0 +1,164 @@
+"""The ``o2c`` command.
+
+    o2c warehouse start|stop|status|url      the embedded PostgreSQL (or the external O2C_WAREHOUSE_URL)
+    o2c ingest bank FILE...                  land MT940 / camt.053 files; JSON result per file
+    o2c simulate init|advance|serve-logistics|start-api|stop-api
+    o2c run --date YYYY-MM-DD                every pipeline step for one business date, without Airflow
+    o2c demo                                 the whole story on the embedded warehouse
+    o2c airflow ARGS...                      Airflow with o2c's environment (metadata DB, DAG folder)
+    o2c stop                                 stop the simulator's API and the embedded warehouse
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from datetime import date
+from pathlib import Path
+
+from o2c.config import load_settings
+
+
+def _print(payload: object) -> None:
+    print(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def cmd_warehouse(args: argparse.Namespace) -> int:
+    from o2c.warehouse.db import redact
+    from o2c.warehouse.embedded import EmbeddedWarehouse
+
+    s = load_settings()
+    if s.warehouse_url:
+        print(f"using the external warehouse {redact(s.warehouse_url)} (O2C_WAREHOUSE_URL); nothing to {args.action}")
+        return 0
+    server = EmbeddedWarehouse(s.home, s.warehouse_port)
+    if args.action == "start":
+        from o2c.pipeline import prepare
+
+        server.ensure_running()
+        prepare(s)
+        print(server.url())
+    elif args.action == "stop":
+        print("stopped" if server.stop() else "not running")
+    elif args.action == "status":
+        running = server.is_running()
+        print(f"{'running' if running else 'stopped'}: {redact(server.url()) if running else s.home / 'warehouse'}")
+        return 0 if running else 3
+    elif args.action == "url":
+        print(server.url() if server.is_running() else server.ensure_running())
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from o2c.sources.bank.ingest import BankIngest
+
+    results = BankIngest().ingest([Path(p) for p in args.files])
+    _print({"files": [r.as_json() for r in results]})
+    return 1 if any(r.status == "quarantined" for r in results) else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from o2c.simulate.driver import Simulation
+
+    sim = Simulation(load_settings())
+    if args.action == "init":
+        cfg = sim.init(seed=args.seed, start=date.fromisoformat(args.start) if args.start else None,
+                       days=args.days, customers=args.customers)
+        _print({"seed": cfg.seed, "start": cfg.start, "end": cfg.end, "ground_truth": str(sim.dir / "ground_truth")})
+    elif args.action == "advance":
+        _print(sim.advance(date.fromisoformat(args.date)))
+    elif args.action == "serve-logistics":
+        sim.serve_api()
+    elif args.action == "start-api":
+        sim.start_api()
+        print(load_settings().logistics_api_url)
+    elif args.action == "stop-api":
+        print("stopped" if sim.stop_api() else "not running")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from o2c.pipeline import run_all
+
+    _print(run_all(date.fromisoformat(args.date)))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from o2c.demo import run_demo
+
+    return run_demo(days=args.days, nightly=args.nightly, seed=args.seed)
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from o2c.orchestration import airflow_env
+
+    env = airflow_env(load_settings())
+    airflow = Path(sys.executable).with_name("airflow")
+    os.execve(str(airflow), [str(airflow), *args.rest], env)  # noqa: S606
+    return 0  # pragma: no cover
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from o2c.simulate.driver import Simulation
+    from o2c.warehouse.embedded import EmbeddedWarehouse
+
+    s = load_settings()
+    Simulation(s).stop_api()
+    if not s.warehouse_url:
+        print("warehouse stopped" if EmbeddedWarehouse(s.home, s.warehouse_port).stop() else "warehouse not running")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="o2c", description="order-to-cash data platform")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    w = sub.add_parser("warehouse", help="the embedded warehouse")
+    w.add_argument("action", choices=["start", "stop", "status", "url"])
+    w.set_defaults(func=cmd_warehouse)
+
+    i = sub.add_parser("ingest", help="land source files")
+    i.add_argument("kind", choices=["bank"])
+    i.add_argument("files", nargs="+")
+    i.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("simulate", help="the source simulator")
+    s.add_argument("action", choices=["init", "advance", "serve-logistics", "start-api", "stop-api"])
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--start", help="first simulated business date (YYYY-MM-DD)")
+    s.add_argument("--days", type=int, default=120)
+    s.add_argument("--customers", type=int, default=120)
+    s.add_argument("--date", help="business date to close (advance)")
+    s.set_defaults(func=cmd_simulate)
+
+    r = sub.add_parser("run", help="run every pipeline step for one business date, without Airflow")
+    r.add_argument("--date", required=True)
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="simulate, load, transform, check and alert end to end")
+    d.add_argument("--days", type=int, default=120)
+    d.add_argument("--nightly", type=int, default=3)
+    d.add_argument("--seed", type=int, default=42)
+    d.set_defaults(func=cmd_demo)
+
+    a = sub.add_parser("airflow", help="run Airflow with o2c's environment")
+    a.add_argument("rest", nargs=argparse.REMAINDER)
+    a.set_defaults(func=cmd_airflow)
+
+    st = sub.add_parser("stop", help="stop the simulator API and the embedded warehouse")
+    st.set_defaults(func=cmd_stop)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+    args = parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

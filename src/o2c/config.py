@@ -1,0 +1,76 @@
+"""Runtime settings, read from the environment (see ``.env.example``).
+
+Every setting has a safe default for the single-machine embedded setup; none holds a secret.
+Paths default to folders under ``O2C_HOME`` so that every ``o2c`` command finds the same warehouse
+and inbox from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+"""Business dates (order date, due date, as-of date) are calendar dates in this time zone."""
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The source checkout (holds ``dbt_project/``, ``dags/``, ``expectations/``)."""
+
+
+def _default_home() -> Path:
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / ".o2c"
+    return Path.home() / ".local" / "share" / "o2c"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All paths and endpoints o2c uses; build with :func:`load_settings`."""
+
+    home: Path
+    warehouse_url: str | None
+    """An external PostgreSQL (``O2C_WAREHOUSE_URL``); ``None`` means the embedded warehouse."""
+    warehouse_port: int
+    erp_url: str | None
+    logistics_api_url: str
+    bank_inbox: Path
+    quarantine_dir: Path
+    outbox_dir: Path
+    sim_dir: Path
+    smtp_host: str | None
+    smtp_port: int
+    smtp_sender: str
+    smtp_user: str | None
+    smtp_password: str | None
+    dbt_project_dir: Path
+    expectations_dir: Path
+
+    @property
+    def embedded(self) -> bool:
+        return self.warehouse_url is None
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: the process environment)."""
+    e = os.environ if env is None else env
+    home = Path(e.get("O2C_HOME") or _default_home()).expanduser().resolve()
+    return Settings(
+        home=home,
+        warehouse_url=e.get("O2C_WAREHOUSE_URL") or None,
+        warehouse_port=int(e.get("O2C_WAREHOUSE_PORT") or 55432),
+        erp_url=e.get("O2C_ERP_URL") or None,
+        logistics_api_url=e.get("O2C_LOGISTICS_API_URL") or "http://127.0.0.1:8765",
+        bank_inbox=Path(e.get("O2C_BANK_INBOX") or home / "inbox" / "bank"),
+        quarantine_dir=Path(e.get("O2C_QUARANTINE_DIR") or home / "quarantine"),
+        outbox_dir=Path(e.get("O2C_ALERT_OUTBOX") or home / "outbox"),
+        sim_dir=Path(e.get("O2C_SIM_DIR") or home / "sim"),
+        smtp_host=e.get("O2C_SMTP_HOST") or None,
+        smtp_port=int(e.get("O2C_SMTP_PORT") or 25),
+        smtp_sender=e.get("O2C_SMTP_SENDER") or "o2c-alerts@localhost",
+        smtp_user=e.get("O2C_SMTP_USER") or None,
+        smtp_password=e.get("O2C_SMTP_PASSWORD") or None,
+        dbt_project_dir=Path(e.get("O2C_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project"),
+        expectations_dir=Path(e.get("O2C_EXPECTATIONS_DIR") or PROJECT_ROOT / "expectations"),
+    )

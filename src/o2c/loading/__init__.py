@@ -1,0 +1,1 @@
+"""Landing: batches, watermarks and COPY into the raw schemas."""

@@ -1,0 +1,1 @@
+"""Source-system adapters: parsers and extractors that turn external inputs into Python models."""

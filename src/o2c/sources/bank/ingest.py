@@ -1,0 +1,191 @@
+"""Land bank statement files into ``raw_bank``: each file loads whole, is a duplicate, or is quarantined.
+
+- A file whose bytes were loaded before, or whose every statement (account, statement id, closing date and
+  balance) is already landed, is a ``duplicate`` and adds nothing.
+- A file that cannot be read unambiguously, or whose balances do not add up, is ``quarantined``: it is moved
+  (inbox files) or copied (files named on the command line) to the quarantine folder with a
+  ``.reason.txt`` beside it; the other files still load.
+- A loaded file's statements and entries land in one transaction; inbox files then move to the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from o2c.config import Settings, load_settings
+from o2c.sources.bank.model import BankFileError, ParsedBankFile
+from o2c.sources.bank.parse import parse_bank_file
+from o2c.warehouse.bootstrap import ensure_schema
+from o2c.warehouse.db import warehouse_url
+
+
+@dataclass
+class FileResult:
+    file: str
+    format: str | None
+    status: str  # loaded | duplicate | quarantined
+    statements: int = 0
+    entries: int = 0
+    credit_total: str = "0"
+    debit_total: str = "0"
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+class BankIngest:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.archive = self.settings.home / "archive" / "bank"
+
+    def _set_aside(self, path: Path, folder: Path, reason: str | None = None) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / path.name
+        if target.exists() and target.resolve() != path.resolve():
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            target = folder / f"{path.stem}.{stamp}{path.suffix}"
+        if _inside(path, self.settings.bank_inbox):
+            shutil.move(str(path), target)
+        else:
+            shutil.copy2(path, target)
+        if reason is not None:
+            target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
+        return target
+
+    def ingest(self, paths: list[Path]) -> list[FileResult]:
+        with psycopg.connect(warehouse_url(self.settings)) as conn:
+            ensure_schema(conn)
+            return [self._one(conn, path) for path in paths]
+
+    def ingest_inbox(self) -> list[FileResult]:
+        inbox = self.settings.bank_inbox
+        inbox.mkdir(parents=True, exist_ok=True)
+        files = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+        return self.ingest(files)
+
+    def _one(self, conn: psycopg.Connection, path: Path) -> FileResult:
+        if not path.is_file():
+            return FileResult(str(path), None, "quarantined", reason=f"{path}: no such file")
+        sha = _sha256(path)
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", ("bank:" + sha,))
+            seen = conn.execute("select status, format from ops.bank_files where file_sha256 = %s",
+                                (sha,)).fetchone()
+            if seen and seen[0] == "loaded":
+                result = FileResult(path.name, seen[1], "duplicate", reason="the same file was loaded before")
+                self._after(path, result)
+                return result
+            try:
+                parsed = parse_bank_file(path)
+            except BankFileError as exc:
+                result = FileResult(path.name, None, "quarantined", reason=exc.reason)
+                self._record(conn, sha, path, None, result, None)
+                self._set_aside(path, self.settings.quarantine_dir / "bank", exc.reason)
+                return result
+            result = self._land(conn, sha, path, parsed)
+        self._after(path, result)
+        return result
+
+    def _after(self, path: Path, result: FileResult) -> None:
+        if _inside(path, self.settings.bank_inbox) and path.exists():
+            self._set_aside(path, self.archive)
+
+    def _record(self, conn: psycopg.Connection, sha: str, path: Path, fmt: str | None, result: FileResult,
+                batch_id: str | None) -> None:
+        conn.execute(
+            """
+            insert into ops.bank_files (file_sha256, file_name, format, status, reason, warnings, statements,
+                entries, credit_total, debit_total, batch_id)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (file_sha256) do update set status = excluded.status, reason = excluded.reason,
+                warnings = excluded.warnings, statements = excluded.statements, entries = excluded.entries,
+                credit_total = excluded.credit_total, debit_total = excluded.debit_total,
+                batch_id = excluded.batch_id, file_name = excluded.file_name
+            """,
+            (sha, path.name, fmt, "quarantined" if result.status == "quarantined" else "loaded", result.reason,
+             Jsonb(result.warnings), result.statements, result.entries, Decimal(result.credit_total),
+             Decimal(result.debit_total), batch_id),
+        )
+
+    def _land(self, conn: psycopg.Connection, sha: str, path: Path, parsed: ParsedBankFile) -> FileResult:
+        batch_id = f"bank:{sha[:20]}"
+        loaded_at = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        source = f"bank-file:{path.name}"
+        warnings = list(parsed.warnings)
+        new_statements = []
+        for seq, stmt in enumerate(parsed.statements, start=1):
+            exists = conn.execute(
+                """select 1 from raw_bank.statements where account_id = %s and statement_id = %s
+                   and sequence_number is not distinct from %s
+                   and opening_date is not distinct from %s and opening_balance is not distinct from %s
+                   and closing_date is not distinct from %s and closing_balance is not distinct from %s
+                   and entry_count = %s limit 1""",
+                (stmt.account_id, stmt.statement_id, stmt.sequence, stmt.opening_date,
+                 stmt.opening_balance if stmt.has_opening_balance else None, stmt.closing_date,
+                 stmt.closing_balance if stmt.has_closing_balance else None, len(stmt.entries)),
+            ).fetchone()
+            if exists:
+                warnings.append(f"statement {stmt.statement_id} of account {stmt.account_id} was already loaded "
+                                "from another file: skipped")
+            else:
+                new_statements.append((seq, stmt))
+        credit = sum((s.credit_total for _, s in new_statements), Decimal(0))
+        debit = sum((s.debit_total for _, s in new_statements), Decimal(0))
+        entries = sum(len(s.entries) for _, s in new_statements)
+        if not new_statements:
+            return FileResult(path.name, parsed.format, "duplicate", len(parsed.statements), parsed.entry_count,
+                              str(parsed.credit_total), str(parsed.debit_total),
+                              reason="every statement in it was already loaded from another file", warnings=warnings)
+        with conn.cursor().copy(
+            "copy raw_bank.statements (_batch_id, _loaded_at, _source, file_sha256, file_format, file_version, "
+            "statement_seq, statement_id, sequence_number, account_id, currency, opening_balance, opening_date, "
+            "closing_balance, closing_date, entry_count) from stdin"
+        ) as copy:
+            for seq, stmt in new_statements:
+                copy.write_row([batch_id, loaded_at, source, sha, parsed.format, parsed.version, seq,
+                                stmt.statement_id, stmt.sequence, stmt.account_id, stmt.currency,
+                                stmt.opening_balance if stmt.has_opening_balance else None, stmt.opening_date,
+                                stmt.closing_balance if stmt.has_closing_balance else None, stmt.closing_date,
+                                len(stmt.entries)])
+        with conn.cursor().copy(
+            "copy raw_bank.entries (_batch_id, _loaded_at, _source, file_sha256, statement_seq, statement_id, "
+            "account_id, entry_seq, booking_date, value_date, amount, currency, direction, is_reversal, "
+            "bank_reference, customer_reference, counterparty_name, counterparty_account, remittance_info, "
+            "transaction_code) from stdin"
+        ) as copy:
+            for seq, stmt in new_statements:
+                for e in stmt.entries:
+                    copy.write_row([batch_id, loaded_at, source, sha, seq, stmt.statement_id, stmt.account_id,
+                                    e.entry_seq, e.booking_date, e.value_date, e.amount, e.currency, e.direction,
+                                    e.is_reversal, e.bank_reference, e.customer_reference, e.counterparty_name,
+                                    e.counterparty_account, e.remittance_info, e.transaction_code])
+        result = FileResult(path.name, parsed.format, "loaded", len(new_statements), entries, str(credit),
+                            str(debit), warnings=warnings)
+        self._record(conn, sha, path, parsed.format, result, batch_id)
+        return result

@@ -1,0 +1,1 @@
+"""The ERP source: SAP-shaped tables read incrementally by change timestamp."""

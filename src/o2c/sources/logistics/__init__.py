@@ -1,0 +1,1 @@
+"""The logistics source: the forwarder's REST/JSON API."""

@@ -1,0 +1,1 @@
+"""Run the dbt project (staging → intermediate → marts) for one as-of date."""

@@ -1,0 +1,1 @@
+"""The warehouse: the embedded PostgreSQL server, connections and the landing-zone DDL."""

@@ -1,0 +1,15 @@
+"""Create the landing and operations schemas (idempotent)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import psycopg
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create ``raw_*``, ``ops`` and ``marts`` schemas and the tables o2c itself writes."""
+    ddl = resources.files("o2c.warehouse").joinpath("schema.sql").read_text()
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(4242001)")
+        conn.execute(ddl)  # type: ignore[arg-type]

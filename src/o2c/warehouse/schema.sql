@@ -1,0 +1,172 @@
+-- Landing zone and operations schema of the o2c warehouse. Idempotent: run at every start-up.
+-- dbt owns staging, intermediate and marts; this file owns raw_* and ops.
+
+create schema if not exists raw_erp;
+create schema if not exists raw_logistics;
+create schema if not exists raw_bank;
+create schema if not exists ops;
+create schema if not exists marts;
+
+-- one row per landed batch: a (source, entity, data interval) unit that a re-run replaces whole
+create table if not exists ops.load_batches (
+    batch_id text primary key,
+    source text not null,
+    entity text not null,
+    interval_start timestamptz,
+    interval_end timestamptz,
+    extracted_from timestamptz,
+    extracted_to timestamptz,
+    row_count bigint not null,
+    loaded_at timestamptz not null default now(),
+    detail jsonb not null default '{}'::jsonb
+);
+
+-- high-water mark of what each incremental extraction has read
+create table if not exists ops.watermarks (
+    source text not null,
+    entity text not null,
+    high_water timestamptz not null,
+    updated_at timestamptz not null default now(),
+    primary key (source, entity)
+);
+
+-- every bank file seen: loaded, duplicate or quarantined, with its reason and warnings
+create table if not exists ops.bank_files (
+    file_sha256 text primary key,
+    file_name text not null,
+    format text,
+    status text not null check (status in ('loaded', 'quarantined')),
+    reason text,
+    warnings jsonb not null default '[]'::jsonb,
+    statements integer not null default 0,
+    entries integer not null default 0,
+    credit_total numeric not null default 0,
+    debit_total numeric not null default 0,
+    batch_id text,
+    first_seen_at timestamptz not null default now()
+);
+
+-- bank statements and booked entries (one row per MT940 :61: line / camt Ntry)
+create table if not exists raw_bank.statements (
+    _batch_id text not null,
+    _loaded_at timestamptz not null,
+    _source text not null,
+    file_sha256 text not null,
+    file_format text not null,
+    file_version text,
+    statement_seq integer not null,
+    statement_id text not null,
+    sequence_number text,
+    account_id text not null,
+    currency text not null,
+    opening_balance numeric,
+    opening_date date,
+    closing_balance numeric,
+    closing_date date,
+    entry_count integer not null
+);
+
+create table if not exists raw_bank.entries (
+    _batch_id text not null,
+    _loaded_at timestamptz not null,
+    _source text not null,
+    file_sha256 text not null,
+    statement_seq integer not null,
+    statement_id text not null,
+    account_id text not null,
+    entry_seq integer not null,
+    booking_date date not null,
+    value_date date,
+    amount numeric not null,
+    currency text not null,
+    direction text not null,
+    is_reversal boolean not null,
+    bank_reference text,
+    customer_reference text,
+    counterparty_name text,
+    counterparty_account text,
+    remittance_info text,
+    transaction_code text
+);
+
+create index if not exists entries_batch_idx on raw_bank.entries (_batch_id);
+create index if not exists statements_batch_idx on raw_bank.statements (_batch_id);
+
+-- logistics shipments as served by the TMS API: one row per shipment version fetched
+create table if not exists raw_logistics.shipments (
+    _batch_id text not null,
+    _loaded_at timestamptz not null,
+    _source text not null,
+    shipment_id text not null,
+    updated_at timestamptz not null,
+    payload jsonb not null
+);
+create index if not exists shipments_batch_idx on raw_logistics.shipments (_batch_id);
+
+-- data-quality check runs and abnormal-order observations (the exception lifecycle is derived)
+create table if not exists ops.check_runs (
+    as_of_date date primary key,
+    run_id text not null,
+    checked_at timestamptz not null,
+    success boolean not null,
+    results jsonb not null
+);
+
+create table if not exists ops.exception_observations (
+    as_of_date date not null,
+    rule_id text not null,
+    entity_key text not null,
+    order_id text,
+    customer_id text,
+    invoice_id text,
+    owner_rep_id text,
+    severity text not null,
+    measure numeric,
+    detail_en text,
+    detail_zh text,
+    detail jsonb not null default '{}'::jsonb,
+    primary key (as_of_date, rule_id, entity_key)
+);
+
+-- the rule catalog as last run (names, explanations, thresholds), for BI and the exceptions mart
+create table if not exists ops.rule_catalog (
+    rule_id text primary key,
+    name_en text not null,
+    name_zh text not null,
+    explanation_en text not null,
+    explanation_zh text not null,
+    severity text not null,
+    owner text not null,
+    measure_unit text,
+    thresholds jsonb not null default '{}'::jsonb,
+    updated_at timestamptz not null default now()
+);
+
+-- every alert sent (or attempted): the key makes a re-run send nothing twice
+create table if not exists ops.alert_log (
+    alert_key text primary key,
+    as_of_date date not null,
+    recipient text not null,
+    channel text not null,
+    rule_ids text[] not null,
+    exception_count integer not null,
+    subject text not null,
+    outbox_file text,
+    status text not null check (status in ('sent', 'failed', 'outbox_only')),
+    error text,
+    attempts integer not null default 1,
+    sent_at timestamptz not null default now()
+);
+
+-- which exceptions each alert included: a (rep, rule, entity) once alerted is not "new" in later digests
+create table if not exists ops.alert_items (
+    alert_key text not null references ops.alert_log (alert_key) on delete cascade,
+    rep_id text not null,
+    rule_id text not null,
+    entity_key text not null,
+    exception_id text not null,
+    severity text not null,
+    is_new boolean not null,
+    primary key (alert_key, exception_id)
+);
+create index if not exists alert_items_rep_idx on ops.alert_items (rep_id, rule_id, entity_key);
