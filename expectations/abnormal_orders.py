@@ -26,21 +26,38 @@ class SuiteSpec:
 def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec]:
     """The suites for one as-of date (ISO string), with thresholds from ``rules``."""
     orders = gx.ExpectationSuite(name="abnormal_orders__fct_orders")
-    orders.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
-        column="days_past_promise", max_value=int(rules["ORD_OVERDUE"]["grace_days"]),
-        meta={"rule_id": "ORD_OVERDUE", "measure": "days_past_promise"}))
-    orders.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-        column="is_qty_within_tolerance", value_set=[True],
-        meta={"rule_id": "QTY_TOLERANCE", "measure": "delivered_qty_variance_pct"}))
+    orders.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="days_past_promise",
+            max_value=int(rules["ORD_OVERDUE"]["grace_days"]),
+            meta={"rule_id": "ORD_OVERDUE", "measure": "days_past_promise"},
+        )
+    )
+    orders.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="is_qty_within_tolerance",
+            value_set=[True],
+            meta={"rule_id": "QTY_TOLERANCE", "measure": "delivered_qty_variance_pct"},
+        )
+    )
     band = float(rules["PRICE_BAND"]["band_pct"])
-    orders.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
-        column="price_deviation_pct", min_value=-band, max_value=band,
-        meta={"rule_id": "PRICE_BAND", "measure": "price_deviation_text"}))
+    orders.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="price_deviation_pct",
+            min_value=-band,
+            max_value=band,
+            meta={"rule_id": "PRICE_BAND", "measure": "price_deviation_text"},
+        )
+    )
 
     receivables = gx.ExpectationSuite(name="abnormal_orders__fct_receivables_daily")
-    receivables.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
-        column="days_past_due", max_value=int(rules["AR_OVERDUE"]["grace_days"]),
-        meta={"rule_id": "AR_OVERDUE", "measure": "days_past_due"}))
+    receivables.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="days_past_due",
+            max_value=int(rules["AR_OVERDUE"]["grace_days"]),
+            meta={"rule_id": "AR_OVERDUE", "measure": "days_past_due"},
+        )
+    )
 
     return [
         SuiteSpec(
@@ -59,10 +76,22 @@ def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec
                 "price_deviation_pct::text as price_deviation_text from marts.fct_orders"
             ),
             key_columns=["order_line_id"],
-            extra_columns=["order_id", "invoice_id", "customer_id", "owner_rep_id", "promised_date", "order_qty",
-                           "delivered_qty", "over_delivery_tolerance_pct", "unit_price", "currency_code",
-                           "benchmark_price", "delivered_qty_variance_pct", "price_deviation_text",
-                           "days_past_promise"],
+            extra_columns=[
+                "order_id",
+                "invoice_id",
+                "customer_id",
+                "owner_rep_id",
+                "promised_date",
+                "order_qty",
+                "delivered_qty",
+                "over_delivery_tolerance_pct",
+                "unit_price",
+                "currency_code",
+                "benchmark_price",
+                "delivered_qty_variance_pct",
+                "price_deviation_text",
+                "days_past_promise",
+            ],
             suite=orders,
         ),
         SuiteSpec(
@@ -77,8 +106,16 @@ def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec
                 f"where receivables.snapshot_date = date '{as_of}' and receivables.open_amount > 0"
             ),
             key_columns=["invoice_key"],
-            extra_columns=["order_id", "invoice_id", "customer_id", "owner_rep_id", "open_amount", "currency_code",
-                           "net_due_date", "days_past_due"],
+            extra_columns=[
+                "order_id",
+                "invoice_id",
+                "customer_id",
+                "owner_rep_id",
+                "open_amount",
+                "currency_code",
+                "net_due_date",
+                "days_past_due",
+            ],
             suite=receivables,
         ),
     ]

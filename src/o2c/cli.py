@@ -1,12 +1,12 @@
 """The ``o2c`` command.
 
-    o2c warehouse start|stop|status|url      the embedded PostgreSQL (or the external O2C_WAREHOUSE_URL)
-    o2c ingest bank FILE...                  land MT940 / camt.053 files; JSON result per file
-    o2c simulate init|advance|serve-logistics|start-api|stop-api
-    o2c run --date YYYY-MM-DD                every pipeline step for one business date, without Airflow
-    o2c demo                                 the whole story on the embedded warehouse
-    o2c airflow ARGS...                      Airflow with o2c's environment (metadata DB, DAG folder)
-    o2c stop                                 stop the simulator's API and the embedded warehouse
+o2c warehouse start|stop|status|url      the embedded PostgreSQL (or the external O2C_WAREHOUSE_URL)
+o2c ingest bank FILE...                  land MT940 / camt.053 files; JSON result per file
+o2c simulate init|advance|serve-logistics|start-api|stop-api
+o2c run --date YYYY-MM-DD                every pipeline step for one business date, without Airflow
+o2c demo                                 the whole story on the embedded warehouse
+o2c airflow ARGS...                      Airflow with o2c's environment (metadata DB, DAG folder)
+o2c stop                                 stop the simulator's API and the embedded warehouse
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
     s = load_settings()
     if s.warehouse_url:
-        print(f"using the external warehouse {redact(s.warehouse_url)} (O2C_WAREHOUSE_URL); nothing to {args.action}")
+        print(
+            f"using the external warehouse {redact(s.warehouse_url)} (O2C_WAREHOUSE_URL); nothing to {args.action}"
+        )
         return 0
     server = EmbeddedWarehouse(s.home, s.warehouse_port)
     if args.action == "start":
@@ -45,7 +47,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         print("stopped" if server.stop() else "not running")
     elif args.action == "status":
         running = server.is_running()
-        print(f"{'running' if running else 'stopped'}: {redact(server.url()) if running else s.home / 'warehouse'}")
+        print(
+            f"{'running' if running else 'stopped'}: {redact(server.url()) if running else s.home / 'warehouse'}"
+        )
         return 0 if running else 3
     elif args.action == "url":
         print(server.url() if server.is_running() else server.ensure_running())
@@ -65,9 +69,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     sim = Simulation(load_settings())
     if args.action == "init":
-        cfg = sim.init(seed=args.seed, start=date.fromisoformat(args.start) if args.start else None,
-                       days=args.days, customers=args.customers)
-        _print({"seed": cfg.seed, "start": cfg.start, "end": cfg.end, "ground_truth": str(sim.dir / "ground_truth")})
+        cfg = sim.init(
+            seed=args.seed,
+            start=date.fromisoformat(args.start) if args.start else None,
+            days=args.days,
+            customers=args.customers,
+        )
+        _print(
+            {
+                "seed": cfg.seed,
+                "start": cfg.start,
+                "end": cfg.end,
+                "ground_truth": str(sim.dir / "ground_truth"),
+            }
+        )
     elif args.action == "advance":
         _print(sim.advance(date.fromisoformat(args.date)))
     elif args.action == "serve-logistics":
@@ -109,7 +124,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
     s = load_settings()
     Simulation(s).stop_api()
     if not s.warehouse_url:
-        print("warehouse stopped" if EmbeddedWarehouse(s.home, s.warehouse_port).stop() else "warehouse not running")
+        print(
+            "warehouse stopped"
+            if EmbeddedWarehouse(s.home, s.warehouse_port).stop()
+            else "warehouse not running"
+        )
     return 0
 
 

@@ -22,8 +22,18 @@ from typing import Any
 from o2c.config import Settings, load_settings
 from o2c.pipeline import interval_for
 
-MARTS = ("dim_customers", "dim_products", "dim_sales_reps", "dim_plants", "fct_orders", "fct_shipments",
-         "fct_invoices", "fct_payments", "fct_receivables_daily", "fct_order_exceptions")
+MARTS = (
+    "dim_customers",
+    "dim_products",
+    "dim_sales_reps",
+    "dim_plants",
+    "fct_orders",
+    "fct_shipments",
+    "fct_invoices",
+    "fct_payments",
+    "fct_receivables_daily",
+    "fct_order_exceptions",
+)
 
 
 def _say(message: str) -> None:
@@ -55,7 +65,9 @@ def _check_run_succeeded(as_of: date, env: dict[str, str], log: Path) -> None:
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "select state from dag_run where dag_id = 'o2c_nightly' and data_interval_end = %s "
-            "order by id desc limit 1", (interval_end,)).fetchone()
+            "order by id desc limit 1",
+            (interval_end,),
+        ).fetchone()
     if not row or row[0] != "success":
         raise SystemExit(f"o2c_nightly for {as_of} ended {row[0] if row else 'without a run'}; see {log}")
 
@@ -81,15 +93,23 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
     from o2c.warehouse.db import warehouse_url
 
     with psycopg.connect(warehouse_url(settings)) as conn:
-        rows = {m: conn.execute(sql.SQL("select count(*) from marts.{}").format(sql.Identifier(m))).fetchone()[0]  # type: ignore[index]
-                for m in MARTS}
-        per_rule = dict(conn.execute(
-            "select rule_id, count(*) from marts.fct_order_exceptions where status = 'open' group by rule_id "
-            "order by rule_id").fetchall())
+        rows = {
+            m: conn.execute(sql.SQL("select count(*) from marts.{}").format(sql.Identifier(m))).fetchone()[0]  # type: ignore[index]
+            for m in MARTS
+        }
+        per_rule: dict[str, int] = dict(
+            conn.execute(
+                "select rule_id, count(*) from marts.fct_order_exceptions where status = 'open' group by rule_id "
+                "order by rule_id"
+            ).fetchall()
+        )
         alerts = conn.execute(
             "select count(*) filter (where status = 'sent'), count(*) filter (where status = 'outbox_only'), "
-            "count(*) filter (where status = 'failed'), count(distinct recipient) from ops.alert_log").fetchone()
-        bank = dict(conn.execute("select status, count(*) from ops.bank_files group by status").fetchall())
+            "count(*) filter (where status = 'failed'), count(distinct recipient) from ops.alert_log"
+        ).fetchone()
+        bank: dict[str, int] = dict(
+            conn.execute("select status, count(*) from ops.bank_files group by status").fetchall()
+        )
         flagged = flagged_exceptions(conn, as_of)
     rules = load_rules(settings.expectations_dir)
     scores = score(expected_cases(settings.sim_dir / "ground_truth", as_of, rules), flagged)
@@ -109,8 +129,10 @@ def print_summary(settings: Settings, as_of: date, elapsed: float, mailbox: Path
     for rule_id, count in s["per_rule"].items():
         print(f"  {rule_id:<16} {count:>6}")
     sent, outbox_only, failed, recipients = s["alerts"]
-    print(f"\nalerts: {sent} digests sent by SMTP, {outbox_only} to the outbox only, {failed} failed, "
-          f"{recipients} recipients")
+    print(
+        f"\nalerts: {sent} digests sent by SMTP, {outbox_only} to the outbox only, {failed} failed, "
+        f"{recipients} recipients"
+    )
     print(f"bank files: {s['bank'].get('loaded', 0)} loaded, {s['bank'].get('quarantined', 0)} quarantined")
     print("\ndetection vs the simulator's ground truth")
     print(f"  {'rule':<16} {'expected':>8} {'flagged':>8} {'precision':>10} {'recall':>8}")
@@ -119,10 +141,14 @@ def print_summary(settings: Settings, as_of: date, elapsed: float, mailbox: Path
     tp = sum(r.true_positives for r in s["scores"])
     flagged = sum(r.flagged for r in s["scores"])
     expected = sum(r.expected for r in s["scores"])
-    print(f"  {'all':<16} {expected:>8} {flagged:>8} {tp / max(flagged, 1):>10.3f} {tp / max(expected, 1):>8.3f}")
+    print(
+        f"  {'all':<16} {expected:>8} {flagged:>8} {tp / max(flagged, 1):>10.3f} {tp / max(expected, 1):>8.3f}"
+    )
     url = warehouse_url(settings)
     print("\nwhere to look next")
-    print(f"  warehouse:   {redact(url)}   (full URL: `o2c warehouse url`; BI tools connect read-only to marts)")
+    print(
+        f"  warehouse:   {redact(url)}   (full URL: `o2c warehouse url`; BI tools connect read-only to marts)"
+    )
     print("  airflow:     make airflow   → http://127.0.0.1:8080 (admin password printed at start)")
     print(f"  alert outbox: {settings.outbox_dir}")
     if mailbox:
@@ -141,7 +167,9 @@ def run_demo(days: int = 120, nightly: int = 3, seed: int = 42) -> int:
     _say(f"warehouse: {prepare(settings)}")
     sim = Simulation(settings)
     cfg = sim.init(seed=seed, days=days)
-    _say(f"simulated business: {cfg.start} .. {cfg.end} (seed {seed}); ground truth in {sim.dir / 'ground_truth'}")
+    _say(
+        f"simulated business: {cfg.start} .. {cfg.end} (seed {seed}); ground truth in {sim.dir / 'ground_truth'}"
+    )
     sink, smtp_env = start_mail_sink(settings)
     os.environ.update(smtp_env)
     settings = load_settings()

@@ -31,8 +31,11 @@ class MailSink:
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 message = message_from_bytes(envelope.content)
-                record = {"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                          "subject": str(make_header(decode_header(message.get("Subject", ""))))}
+                record = {
+                    "from": envelope.mail_from,
+                    "to": list(envelope.rcpt_tos),
+                    "subject": str(make_header(decode_header(message.get("Subject", "")))),
+                }
                 sink.received.append(record)
                 name = f"{len(sink.received):05d}-{envelope.rcpt_tos[0].split('@')[0]}.eml"
                 (sink.folder / name).write_bytes(envelope.content)

@@ -37,16 +37,23 @@ def prepare(settings: Settings | None = None) -> str:
     return redact(url)
 
 
-def extract_erp(interval_start: datetime, interval_end: datetime, settings: Settings | None = None) -> dict[str, Any]:
+def extract_erp(
+    interval_start: datetime, interval_end: datetime, settings: Settings | None = None
+) -> dict[str, Any]:
     from o2c.sources.erp.extract import extract_erp as run
 
     prepare(settings)
     loads = run(interval_start, interval_end, settings)
-    return {"tables": len(loads), "rows": sum(t.rows for t in loads), "per_table": {t.table: t.rows for t in loads}}
+    return {
+        "tables": len(loads),
+        "rows": sum(t.rows for t in loads),
+        "per_table": {t.table: t.rows for t in loads},
+    }
 
 
-def extract_logistics(interval_start: datetime, interval_end: datetime,
-                      settings: Settings | None = None) -> dict[str, Any]:
+def extract_logistics(
+    interval_start: datetime, interval_end: datetime, settings: Settings | None = None
+) -> dict[str, Any]:
     from o2c.sources.logistics.extract import extract_shipments
 
     prepare(settings)
@@ -61,8 +68,13 @@ def ingest_bank_inbox(settings: Settings | None = None) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     for result in results:
         by_status[result.status] = by_status.get(result.status, 0) + 1
-    return {"files": len(results), **by_status,
-            "quarantined_files": [{"file": r.file, "reason": r.reason} for r in results if r.status == "quarantined"]}
+    return {
+        "files": len(results),
+        **by_status,
+        "quarantined_files": [
+            {"file": r.file, "reason": r.reason} for r in results if r.status == "quarantined"
+        ],
+    }
 
 
 def build_marts(as_of: date, settings: Settings | None = None) -> dict[str, Any]:
@@ -72,8 +84,12 @@ def build_marts(as_of: date, settings: Settings | None = None) -> dict[str, Any]
     statuses: dict[str, int] = {}
     for r in result.results:
         statuses[str(r.get("status"))] = statuses.get(str(r.get("status")), 0) + 1
-    return {"as_of": as_of.isoformat(), "nodes": len(result.results), "elapsed_s": round(result.elapsed_s, 1),
-            **statuses}
+    return {
+        "as_of": as_of.isoformat(),
+        "nodes": len(result.results),
+        "elapsed_s": round(result.elapsed_s, 1),
+        **statuses,
+    }
 
 
 def run_checks(as_of: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:

@@ -62,9 +62,7 @@ def _reject(relative: str) -> str:
 
 
 @needs_data
-@pytest.mark.parametrize(
-    "path", STATEMENT_FILES, ids=[str(p.relative_to(DATA)) for p in STATEMENT_FILES]
-)
+@pytest.mark.parametrize("path", STATEMENT_FILES, ids=[str(p.relative_to(DATA)) for p in STATEMENT_FILES])
 def test_every_file_loads_reconciled_or_is_rejected_with_reason(path: Path) -> None:
     outcome = _outcome(path)  # any exception other than BankFileError fails the test here
     if isinstance(outcome, BankFileError):
@@ -74,9 +72,7 @@ def test_every_file_loads_reconciled_or_is_rejected_with_reason(path: Path) -> N
     assert outcome.statements
     for statement in outcome.statements:
         assert all(e.amount >= 0 and e.direction in (CREDIT, DEBIT) for e in statement.entries)
-        assert [e.entry_seq for e in statement.entries] == list(
-            range(1, len(statement.entries) + 1)
-        )
+        assert [e.entry_seq for e in statement.entries] == list(range(1, len(statement.entries) + 1))
         if statement.has_opening_balance and statement.has_closing_balance:
             computed = statement.opening_balance + statement.credit_total - statement.debit_total
             assert computed == statement.closing_balance
@@ -283,9 +279,7 @@ OTHER_MESSAGES = sorted(
 
 
 @needs_data
-@pytest.mark.parametrize(
-    "path", OTHER_MESSAGES, ids=[str(p.relative_to(DATA)) for p in OTHER_MESSAGES]
-)
+@pytest.mark.parametrize("path", OTHER_MESSAGES, ids=[str(p.relative_to(DATA)) for p in OTHER_MESSAGES])
 def test_every_camt052_and_camt054_file_is_rejected_as_not_a_statement(path: Path) -> None:
     with pytest.raises(BankFileError, match=r"camt\.05[24] \w+ are not statements"):
         parse_bank_file(path)

@@ -63,4 +63,4 @@ comment on table marts.fct_order_exceptions is
 
 def rebuild_exceptions(conn: psycopg.Connection) -> None:
     """Rebuild ``marts.fct_order_exceptions`` (call inside the transaction that wrote observations)."""
-    conn.execute(REBUILD)  # type: ignore[arg-type]
+    conn.execute(REBUILD)

@@ -10,8 +10,17 @@ from typing import Any
 
 import yaml
 
-REQUIRED_KEYS = ("name_en", "name_zh", "explanation_en", "explanation_zh", "severity", "owner", "measure_unit",
-                 "detail_en", "detail_zh")
+REQUIRED_KEYS = (
+    "name_en",
+    "name_zh",
+    "explanation_en",
+    "explanation_zh",
+    "severity",
+    "owner",
+    "measure_unit",
+    "detail_en",
+    "detail_zh",
+)
 SEVERITIES = ("high", "medium", "low")
 
 
@@ -33,7 +42,9 @@ def load_rules(expectations_dir: Path) -> dict[str, dict[str, Any]]:
         if missing:
             raise RuleCatalogError(f"{path}: rule {rule_id} lacks {', '.join(missing)}")
         if rule["severity"] not in SEVERITIES:
-            raise RuleCatalogError(f"{path}: rule {rule_id} has severity {rule['severity']!r}, not one of {SEVERITIES}")
+            raise RuleCatalogError(
+                f"{path}: rule {rule_id} has severity {rule['severity']!r}, not one of {SEVERITIES}"
+            )
     return rules
 
 

@@ -28,8 +28,9 @@ def batch_id_for(source: str, entity: str, interval_end: datetime) -> str:
     return f"{source}:{entity}:{interval_end.strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def resolve_window(conn: psycopg.Connection, source: str, entity: str, interval_start: datetime,
-                   interval_end: datetime) -> Window:
+def resolve_window(
+    conn: psycopg.Connection, source: str, entity: str, interval_start: datetime, interval_end: datetime
+) -> Window:
     """The window this interval's batch reads: the stored one on a re-run, else watermark → interval end."""
     batch_id = batch_id_for(source, entity, interval_end)
     stored = conn.execute(
@@ -49,9 +50,16 @@ def resolve_window(conn: psycopg.Connection, source: str, entity: str, interval_
     return Window(batch_id, lower, interval_end)
 
 
-def record_batch(conn: psycopg.Connection, window: Window, source: str, entity: str,
-                 interval_start: datetime, interval_end: datetime, row_count: int,
-                 detail: dict[str, Any] | None = None) -> None:
+def record_batch(
+    conn: psycopg.Connection,
+    window: Window,
+    source: str,
+    entity: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    row_count: int,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Record the batch and advance the watermark; call inside the landing transaction."""
     conn.execute(
         """
@@ -61,8 +69,17 @@ def record_batch(conn: psycopg.Connection, window: Window, source: str, entity: 
         on conflict (batch_id) do update set row_count = excluded.row_count, loaded_at = now(),
             detail = excluded.detail
         """,
-        (window.batch_id, source, entity, interval_start, interval_end, window.extracted_from,
-         window.extracted_to, row_count, Jsonb(detail or {})),
+        (
+            window.batch_id,
+            source,
+            entity,
+            interval_start,
+            interval_end,
+            window.extracted_from,
+            window.extracted_to,
+            row_count,
+            Jsonb(detail or {}),
+        ),
     )
     conn.execute(
         """

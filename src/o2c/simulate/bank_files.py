@@ -16,9 +16,18 @@ from lxml import etree
 from o2c.config import BUSINESS_TZ
 from o2c.simulate.world import World
 
+
+@dataclass(frozen=True)
+class Account:
+    iban: str
+    bic: str
+    format: str  # mt940 | camt053
+    opening: Decimal
+
+
 ACCOUNTS = {
-    "USD": {"iban": "CN12TRDB0000000001USD", "bic": "TRDBCNSHXXX", "format": "mt940", "opening": Decimal("2500000.00")},
-    "CNY": {"iban": "CN34TRDB0000000002CNY", "bic": "TRDBCNSHXXX", "format": "camt053", "opening": Decimal("18000000.00")},
+    "USD": Account("CN12TRDB0000000001USD", "TRDBCNSHXXX", "mt940", Decimal("2500000.00")),
+    "CNY": Account("CN34TRDB0000000002CNY", "TRDBCNSHXXX", "camt053", Decimal("18000000.00")),
 }
 CAMT_NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
 
@@ -59,17 +68,19 @@ class BankFile:
 def statements(world: World) -> list[DayStatement]:
     """One statement per account per weekday, balances carried forward."""
     out: list[DayStatement] = []
-    balance = {ccy: spec["opening"] for ccy, spec in ACCOUNTS.items()}
+    balance = {ccy: spec.opening for ccy, spec in ACCOUNTS.items()}
     seq = dict.fromkeys(ACCOUNTS, 0)
     cfg = world.config
     credits: dict[tuple[date, str], list[Line]] = {}
     for p in world.payments:
         credits.setdefault((p.booking_date, p.account_currency), []).append(
-            Line("CRDT", p.amount, p.payer_name, p.payer_account, p.remittance, p.end_to_end_id))
+            Line("CRDT", p.amount, p.payer_name, p.payer_account, p.remittance, p.end_to_end_id)
+        )
     debits: dict[tuple[date, str], list[Line]] = {}
     for d in world.debits:
         debits.setdefault((d.booking_date, d.account_currency), []).append(
-            Line("DBIT", d.amount, d.counterparty, None, d.remittance, d.reference))
+            Line("DBIT", d.amount, d.counterparty, None, d.remittance, d.reference)
+        )
     for offset in range(cfg.days):
         day = cfg.start + timedelta(days=offset)
         if day.weekday() >= 5:
@@ -96,13 +107,19 @@ def render_mt940(stmt: DayStatement, closing_override: Decimal | None = None) ->
         mark = "C" if amount >= 0 else "D"
         return f":{tag}:{mark}{yymmdd}{stmt.currency}{_mt_amount(abs(amount))}"
 
-    lines = [f"{{1:F01{spec['bic']}0000000000}}{{2:I940{spec['bic']}N}}{{4:",
-             f":20:STMT{stmt.day:%Y%m%d}{stmt.currency}", f":25:{spec['iban']}",
-             f":28C:{stmt.seq:05d}/001", bal("60F", stmt.opening)]
+    lines = [
+        f"{{1:F01{spec.bic}0000000000}}{{2:I940{spec.bic}N}}{{4:",
+        f":20:STMT{stmt.day:%Y%m%d}{stmt.currency}",
+        f":25:{spec.iban}",
+        f":28C:{stmt.seq:05d}/001",
+        bal("60F", stmt.opening),
+    ]
     for line in stmt.lines:
         mark = "C" if line.direction == "CRDT" else "D"
-        lines.append(f":61:{yymmdd}{stmt.day:%m%d}{mark}{_mt_amount(line.amount)}NTRF{line.reference[:16]}//"
-                     f"{line.reference[-16:]}")
+        lines.append(
+            f":61:{yymmdd}{stmt.day:%m%d}{mark}{_mt_amount(line.amount)}NTRF{line.reference[:16]}//"
+            f"{line.reference[-16:]}"
+        )
         detail = f"/NAME/{line.name}/REMI/{line.remittance}"
         if line.account:
             detail += f"/IBAN/{line.account}"
@@ -121,12 +138,12 @@ def render_camt053(stmt: DayStatement, closing_override: Decimal | None = None) 
     created = datetime.combine(stmt.day + timedelta(days=1), time(1, 0), tzinfo=BUSINESS_TZ)
 
     def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-        element = etree.SubElement(parent, f"{{{CAMT_NS}}}{tag}", **attrs)
+        element = etree.SubElement(parent, f"{{{CAMT_NS}}}{tag}", attrib=attrs)
         if text is not None:
             element.text = text
         return element
 
-    doc = etree.Element(f"{{{CAMT_NS}}}Document", nsmap={None: CAMT_NS})
+    doc = etree.Element(f"{{{CAMT_NS}}}Document", nsmap={None: CAMT_NS})  # type: ignore[dict-item]
     root = sub(doc, "BkToCstmrStmt")
     hdr = sub(root, "GrpHdr")
     sub(hdr, "MsgId", f"CAMT{stmt.day:%Y%m%d}{stmt.currency}")
@@ -136,7 +153,7 @@ def render_camt053(stmt: DayStatement, closing_override: Decimal | None = None) 
     sub(st, "ElctrncSeqNb", str(stmt.seq))
     sub(st, "CreDtTm", created.isoformat())
     acct = sub(st, "Acct")
-    sub(sub(acct, "Id"), "IBAN", spec["iban"])
+    sub(sub(acct, "Id"), "IBAN", spec.iban)
     sub(acct, "Ccy", stmt.currency)
     for code, amount in (("OPBD", stmt.opening), ("CLBD", closing)):
         bal = sub(st, "Bal")
@@ -176,7 +193,7 @@ def bank_files(world: World) -> list[BankFile]:
     while bad_day is not None and bad_day.weekday() >= 5:
         bad_day += timedelta(days=1)
     for stmt in statements(world):
-        fmt = ACCOUNTS[stmt.currency]["format"]
+        fmt = ACCOUNTS[stmt.currency].format
         render = render_mt940 if fmt == "mt940" else render_camt053
         ext = "sta" if fmt == "mt940" else "xml"
         name = f"TRDB_{stmt.currency}_{fmt.upper()}_{stmt.day:%Y%m%d}.{ext}"
@@ -184,14 +201,26 @@ def bank_files(world: World) -> list[BankFile]:
             # the bank's first transmission is broken (closing balance does not add up); a corrected
             # resend arrives the next morning under another name
             files.append(BankFile(name, stmt.day, render(stmt, stmt.closing + Decimal("100.00")), "corrupt"))
-            files.append(BankFile(name.replace(f".{ext}", f"_R1.{ext}"), stmt.day + timedelta(days=1),
-                                  render(stmt), "resend"))
+            files.append(
+                BankFile(
+                    name.replace(f".{ext}", f"_R1.{ext}"),
+                    stmt.day + timedelta(days=1),
+                    render(stmt),
+                    "resend",
+                )
+            )
             continue
         files.append(BankFile(name, stmt.day, render(stmt)))
         if bad_day is not None and stmt.day == bad_day + timedelta(days=7) and stmt.currency == "USD":
             # the same statement sent twice under two names: must load once
-            files.append(BankFile(name.replace(f".{ext}", f"_COPY.{ext}"), stmt.day + timedelta(days=1),
-                                  render(stmt), "duplicate"))
+            files.append(
+                BankFile(
+                    name.replace(f".{ext}", f"_COPY.{ext}"),
+                    stmt.day + timedelta(days=1),
+                    render(stmt),
+                    "duplicate",
+                )
+            )
     return files
 
 

@@ -15,7 +15,8 @@ import sys
 import time
 import urllib.request
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 from o2c.config import BUSINESS_TZ, Settings
@@ -25,7 +26,9 @@ from o2c.simulate.world import SimConfig, World, build_world
 
 def cutoff_for(business_date: date) -> datetime:
     """The moment business date ``d`` is closed: 02:00 Asia/Shanghai the next day (the nightly run)."""
-    return datetime.combine(business_date + timedelta(days=1), dtime(2, 0), tzinfo=BUSINESS_TZ).astimezone(UTC)
+    return datetime.combine(business_date + timedelta(days=1), dtime(2, 0), tzinfo=BUSINESS_TZ).astimezone(
+        UTC
+    )
 
 
 class Simulation:
@@ -37,18 +40,36 @@ class Simulation:
         self._world: World | None = None
 
     # -- scenario -------------------------------------------------------------------------------
-    def init(self, seed: int = 42, start: date | None = None, days: int = 120, customers: int = 120,
-             lines_per_day: float | None = None) -> SimConfig:
+    def init(
+        self,
+        seed: int = 42,
+        start: date | None = None,
+        days: int = 120,
+        customers: int = 120,
+        lines_per_day: float | None = None,
+    ) -> SimConfig:
         defaults = SimConfig()
-        cfg = SimConfig(seed=seed, start=start or defaults.start, days=days, customers=customers,
-                        lines_per_day=lines_per_day or defaults.lines_per_day,
-                        bad_bank_file_day=min(40, days - 5) if days > 10 else None)
+        cfg = SimConfig(
+            seed=seed,
+            start=start or defaults.start,
+            days=days,
+            customers=customers,
+            lines_per_day=lines_per_day or defaults.lines_per_day,
+            bad_bank_file_day=min(40, days // 2) if days > 16 else None,
+        )
         self.dir.mkdir(parents=True, exist_ok=True)
-        scenario = {"seed": cfg.seed, "start": cfg.start.isoformat(), "days": cfg.days,
-                    "customers": cfg.customers, "lines_per_day": cfg.lines_per_day,
-                    "bad_bank_file_day": cfg.bad_bank_file_day}
+        scenario = {
+            "seed": cfg.seed,
+            "start": cfg.start.isoformat(),
+            "days": cfg.days,
+            "customers": cfg.customers,
+            "lines_per_day": cfg.lines_per_day,
+            "bad_bank_file_day": cfg.bad_bank_file_day,
+        }
         if self.scenario_file.exists() and json.loads(self.scenario_file.read_text()) != scenario:
-            raise RuntimeError(f"a different scenario is already set up in {self.dir}; remove it to start over")
+            raise RuntimeError(
+                f"a different scenario is already set up in {self.dir}; remove it to start over"
+            )
         self.scenario_file.write_text(json.dumps(scenario, indent=2))
         self._world = None
         self.write_ground_truth()
@@ -58,9 +79,14 @@ class Simulation:
         if not self.scenario_file.exists():
             raise RuntimeError(f"no simulation set up in {self.dir}: run `o2c simulate init` first")
         s = json.loads(self.scenario_file.read_text())
-        return SimConfig(seed=s["seed"], start=date.fromisoformat(s["start"]), days=s["days"],
-                         customers=s["customers"], lines_per_day=s["lines_per_day"],
-                         bad_bank_file_day=s["bad_bank_file_day"])
+        return SimConfig(
+            seed=s["seed"],
+            start=date.fromisoformat(s["start"]),
+            days=s["days"],
+            customers=s["customers"],
+            lines_per_day=s["lines_per_day"],
+            bad_bank_file_day=s["bad_bank_file_day"],
+        )
 
     @property
     def world(self) -> World:
@@ -77,8 +103,16 @@ class Simulation:
             writer = csv.writer(handle)
             writer.writerow(["rule_id", "entity_key", "order_id", "customer_id", "reference_date", "note"])
             for case in world.cases:
-                writer.writerow([case.rule_id, case.entity_key, case.order_id, case.customer_id,
-                                 case.reference_date.isoformat(), case.note])
+                writer.writerow(
+                    [
+                        case.rule_id,
+                        case.entity_key,
+                        case.order_id,
+                        case.customer_id,
+                        case.reference_date.isoformat(),
+                        case.note,
+                    ]
+                )
         with (out / "payments.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
             fields = list(asdict(world.payments[0])) if world.payments else []
@@ -90,9 +124,14 @@ class Simulation:
             writer.writerow(["file_name", "day", "kind"])
             for bank_file in bank_files(world):
                 writer.writerow([bank_file.name, bank_file.day.isoformat(), bank_file.kind])
-        summary = {"order_lines": world.order_line_count, "customers": len(world.erp["KNA1"]),
-                   "products": len(world.erp["MARA"]), "sales_reps": len(world.reps),
-                   "payments": len(world.payments), "cases": len(world.cases)}
+        summary = {
+            "order_lines": world.order_line_count,
+            "customers": len(world.erp["KNA1"]),
+            "products": len(world.erp["MARA"]),
+            "sales_reps": len(world.reps),
+            "payments": len(world.payments),
+            "cases": len(world.cases),
+        }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
 
     # -- clock ------------------------------------------------------------------------------------
@@ -114,9 +153,15 @@ class Simulation:
         tmp = self.clock_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"now": cutoff.isoformat(), "business_date": business_date.isoformat()}))
         tmp.replace(self.clock_file)
-        dropped = drop_files(self.world, self.settings.bank_inbox, self.dir / "bank_delivered.txt", business_date)
-        return {"business_date": business_date.isoformat(), "cutoff": cutoff.isoformat(),
-                "erp_rows": sum(counts.values()), "bank_files_dropped": len(dropped)}
+        dropped = drop_files(
+            self.world, self.settings.bank_inbox, self.dir / "bank_delivered.txt", business_date
+        )
+        return {
+            "business_date": business_date.isoformat(),
+            "cutoff": cutoff.isoformat(),
+            "erp_rows": sum(counts.values()),
+            "bank_files_dropped": len(dropped),
+        }
 
     # -- logistics API process ----------------------------------------------------------------------
     @property
@@ -131,13 +176,15 @@ class Simulation:
     def api_running(self) -> bool:
         """True if this simulation's API answers; an error if another simulation holds the port."""
         try:
-            with urllib.request.urlopen(self.settings.logistics_api_url + "/healthz", timeout=2) as response:
+            with urllib.request.urlopen(self.settings.logistics_api_url + "/healthz", timeout=2) as response:  # noqa: S310
                 body = json.loads(response.read())
         except (OSError, ValueError):
             return False
         if body.get("simulation") != str(self.dir.resolve()):
-            raise RuntimeError(f"{self.settings.logistics_api_url} is served by another simulation "
-                               f"({body.get('simulation')}); stop it or set O2C_LOGISTICS_API_URL to another port")
+            raise RuntimeError(
+                f"{self.settings.logistics_api_url} is served by another simulation "
+                f"({body.get('simulation')}); stop it or set O2C_LOGISTICS_API_URL to another port"
+            )
         return True
 
     def start_api(self) -> None:
@@ -145,10 +192,14 @@ class Simulation:
         if self.api_running():
             return
         log = (self.dir / "logistics_api.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "-m", "o2c.cli", "simulate", "serve-logistics"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "O2C_HOME": str(self.settings.home), "O2C_SIM_DIR": str(self.dir)})
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "O2C_HOME": str(self.settings.home), "O2C_SIM_DIR": str(self.dir)},
+        )
         self.api_pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + 60
         while not self.api_running():

@@ -16,14 +16,24 @@ ERP_SCHEMA = "sapsr3"
 def ensure_erp_schema(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(ERP_SCHEMA)))
     for table, columns in TABLES.items():
-        cols = [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in
-                [("MANDT", "varchar(3)"), *columns, ("CHANGED_AT", "timestamptz")]]
+        cols = [
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+            for name, kind in [("MANDT", "varchar(3)"), *columns, ("CHANGED_AT", "timestamptz")]
+        ]
         pk = sql.SQL(", ").join(sql.Identifier(k) for k in ("MANDT", *KEYS[table]))
-        conn.execute(sql.SQL("create table if not exists {}.{} ({}, primary key ({}))").format(
-            sql.Identifier(ERP_SCHEMA), sql.Identifier(table), sql.SQL(", ").join(cols), pk))
-        conn.execute(sql.SQL("create index if not exists {} on {}.{} ({})").format(
-            sql.Identifier(f"{table.lower()}_changed_at"), sql.Identifier(ERP_SCHEMA), sql.Identifier(table),
-            sql.Identifier("CHANGED_AT")))
+        conn.execute(
+            sql.SQL("create table if not exists {}.{} ({}, primary key ({}))").format(
+                sql.Identifier(ERP_SCHEMA), sql.Identifier(table), sql.SQL(", ").join(cols), pk
+            )
+        )
+        conn.execute(
+            sql.SQL("create index if not exists {} on {}.{} ({})").format(
+                sql.Identifier(f"{table.lower()}_changed_at"),
+                sql.Identifier(ERP_SCHEMA),
+                sql.Identifier(table),
+                sql.Identifier("CHANGED_AT"),
+            )
+        )
 
 
 def materialize(conn: psycopg.Connection, world: World, cutoff: datetime) -> dict[str, int]:
@@ -41,7 +51,8 @@ def materialize(conn: psycopg.Connection, world: World, cutoff: datetime) -> dic
             conn.execute(sql.SQL("truncate {}").format(target))
             rows = world.erp_as_of(table, cutoff)
             copy_sql = sql.SQL("copy {} ({}) from stdin").format(
-                target, sql.SQL(", ").join(sql.Identifier(n) for n in names))
+                target, sql.SQL(", ").join(sql.Identifier(n) for n in names)
+            )
             with conn.cursor().copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row(["100", *[row.get(c) for c, _ in columns], row["CHANGED_AT"]])

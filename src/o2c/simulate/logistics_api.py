@@ -76,15 +76,24 @@ class LogisticsAPI:
         if since is not None:
             rows = [r for r in rows if _parse_ts(str(r["updated_at"])) > since]
         start = (page - 1) * size
-        chunk = rows[start:start + size]
+        chunk = rows[start : start + size]
         more = start + size < len(rows)
-        return 200, {}, {"data": chunk, "page": page, "page_size": size, "total": len(rows),
-                         "next_page": page + 1 if more else None}
+        return (
+            200,
+            {},
+            {
+                "data": chunk,
+                "page": page,
+                "page_size": size,
+                "total": len(rows),
+                "next_page": page + 1 if more else None,
+            },
+        )
 
 
 def make_server(api: LogisticsAPI, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             status, headers, body = api.handle(self.path)
             payload = json.dumps(body, ensure_ascii=False).encode()
             self.send_response(status)
@@ -95,7 +104,7 @@ def make_server(api: LogisticsAPI, port: int, host: str = "127.0.0.1") -> Thread
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     return ThreadingHTTPServer((host, port), Handler)

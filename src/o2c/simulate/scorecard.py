@@ -54,7 +54,9 @@ def score(expected: dict[str, set[str]], flagged: dict[str, set[str]]) -> list[R
     out = []
     for rule_id in sorted(set(expected) | set(flagged)):
         exp, got = expected.get(rule_id, set()), flagged.get(rule_id, set())
-        out.append(RuleScore(rule_id, len(exp), len(got), len(exp & got), sorted(got - exp), sorted(exp - got)))
+        out.append(
+            RuleScore(rule_id, len(exp), len(got), len(exp & got), sorted(got - exp), sorted(exp - got))
+        )
     return out
 
 

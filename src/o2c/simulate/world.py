@@ -21,39 +21,109 @@ Row = dict[str, Any]
 
 COMMODITIES: dict[str, list[tuple[str, str, int]]] = {
     # commodity group -> (English name, Chinese name, base USD/MT)
-    "CHEM": [("Methanol", "甲醇", 330), ("PTA", "精对苯二甲酸", 780), ("MEG", "乙二醇", 560),
-             ("Caustic Soda 50%", "液碱50%", 420), ("PVC Resin SG-5", "PVC树脂SG-5", 830),
-             ("Styrene Monomer", "苯乙烯", 1050)],
-    "METL": [("Copper Cathode", "电解铜", 9200), ("Aluminium Ingot", "铝锭", 2450),
-             ("Zinc Ingot", "锌锭", 2700), ("Nickel Briquette", "镍豆", 16500),
-             ("Steel Billet", "钢坯", 520), ("HRC Coil", "热轧卷板", 600)],
-    "AGRI": [("Soybeans", "大豆", 480), ("Yellow Corn", "玉米", 230), ("Milling Wheat", "小麦", 260),
-             ("Crude Palm Oil", "毛棕榈油", 900), ("Raw Sugar", "原糖", 480), ("Cotton", "棉花", 1750)],
-    "PLAS": [("Polypropylene", "聚丙烯", 1020), ("HDPE", "高密度聚乙烯", 1080),
-             ("LLDPE", "线性低密度聚乙烯", 1000), ("ABS Resin", "ABS树脂", 1450),
-             ("PET Chips", "聚酯切片", 900), ("EVA", "乙烯-醋酸乙烯共聚物", 1600)],
+    "CHEM": [
+        ("Methanol", "甲醇", 330),
+        ("PTA", "精对苯二甲酸", 780),
+        ("MEG", "乙二醇", 560),
+        ("Caustic Soda 50%", "液碱50%", 420),
+        ("PVC Resin SG-5", "PVC树脂SG-5", 830),
+        ("Styrene Monomer", "苯乙烯", 1050),
+    ],
+    "METL": [
+        ("Copper Cathode", "电解铜", 9200),
+        ("Aluminium Ingot", "铝锭", 2450),
+        ("Zinc Ingot", "锌锭", 2700),
+        ("Nickel Briquette", "镍豆", 16500),
+        ("Steel Billet", "钢坯", 520),
+        ("HRC Coil", "热轧卷板", 600),
+    ],
+    "AGRI": [
+        ("Soybeans", "大豆", 480),
+        ("Yellow Corn", "玉米", 230),
+        ("Milling Wheat", "小麦", 260),
+        ("Crude Palm Oil", "毛棕榈油", 900),
+        ("Raw Sugar", "原糖", 480),
+        ("Cotton", "棉花", 1750),
+    ],
+    "PLAS": [
+        ("Polypropylene", "聚丙烯", 1020),
+        ("HDPE", "高密度聚乙烯", 1080),
+        ("LLDPE", "线性低密度聚乙烯", 1000),
+        ("ABS Resin", "ABS树脂", 1450),
+        ("PET Chips", "聚酯切片", 900),
+        ("EVA", "乙烯-醋酸乙烯共聚物", 1600),
+    ],
 }
 
-PLANTS = [("CN01", "Shanghai Waigaoqiao DC", "Shanghai", "CN"), ("CN02", "Tianjin Port DC", "Tianjin", "CN"),
-          ("CN03", "Ningbo Zhoushan DC", "Ningbo", "CN"), ("SG01", "Singapore Jurong DC", "Singapore", "SG")]
+PLANTS = [
+    ("CN01", "Shanghai Waigaoqiao DC", "Shanghai", "CN"),
+    ("CN02", "Tianjin Port DC", "Tianjin", "CN"),
+    ("CN03", "Ningbo Zhoushan DC", "Ningbo", "CN"),
+    ("SG01", "Singapore Jurong DC", "Singapore", "SG"),
+]
 
-REP_NAMES = [("Li Wei", "李伟", "East China"), ("Wang Fang", "王芳", "North China"),
-             ("Zhang Min", "张敏", "South China"), ("Chen Jie", "陈杰", "South-East Asia"),
-             ("Liu Yang", "刘洋", "Korea & Japan"), ("Zhao Lei", "赵磊", "South Asia"),
-             ("Sun Li", "孙丽", "Middle East"), ("Zhou Tao", "周涛", "Europe")]
+REP_NAMES = [
+    ("Li Wei", "李伟", "East China"),
+    ("Wang Fang", "王芳", "North China"),
+    ("Zhang Min", "张敏", "South China"),
+    ("Chen Jie", "陈杰", "South-East Asia"),
+    ("Liu Yang", "刘洋", "Korea & Japan"),
+    ("Zhao Lei", "赵磊", "South Asia"),
+    ("Sun Li", "孙丽", "Middle East"),
+    ("Zhou Tao", "周涛", "Europe"),
+]
 
-CUSTOMER_STEMS = [("Huaxin", "华信"), ("Jinlong", "金龙"), ("Hengtai", "恒泰"), ("Dongfang", "东方"),
-                  ("Xinghai", "星海"), ("Ruifeng", "瑞丰"), ("Tianyuan", "天元"), ("Baoli", "宝利"),
-                  ("Zhongcheng", "中诚"), ("Yongsheng", "永盛"), ("Guotai", "国泰"), ("Haitong", "海通"),
-                  ("Minsheng", "民生"), ("Kaiyuan", "开元"), ("Longteng", "龙腾"), ("Shengda", "盛达")]
-CUSTOMER_KINDS = [("Chemicals", "化工"), ("Metals", "金属"), ("Trading", "贸易"), ("Industrial", "实业"),
-                  ("Materials", "材料"), ("Plastics", "塑料"), ("Agri", "农业")]
-COUNTRIES = [("CN", "Shanghai", "CNY"), ("CN", "Jiangsu", "CNY"), ("CN", "Zhejiang", "CNY"),
-             ("CN", "Guangdong", "CNY"), ("CN", "Shandong", "CNY"), ("SG", "Singapore", "USD"),
-             ("VN", "Ho Chi Minh", "USD"), ("KR", "Seoul", "USD"), ("IN", "Mumbai", "USD"),
-             ("AE", "Dubai", "USD"), ("ID", "Jakarta", "USD"), ("TH", "Bangkok", "USD")]
-PORTS = {"CN": ("CNSHA", 2), "SG": ("SGSIN", 6), "VN": ("VNSGN", 5), "KR": ("KRPUS", 3),
-         "IN": ("INNSA", 14), "AE": ("AEJEA", 18), "ID": ("IDJKT", 7), "TH": ("THLCH", 6)}
+CUSTOMER_STEMS = [
+    ("Huaxin", "华信"),
+    ("Jinlong", "金龙"),
+    ("Hengtai", "恒泰"),
+    ("Dongfang", "东方"),
+    ("Xinghai", "星海"),
+    ("Ruifeng", "瑞丰"),
+    ("Tianyuan", "天元"),
+    ("Baoli", "宝利"),
+    ("Zhongcheng", "中诚"),
+    ("Yongsheng", "永盛"),
+    ("Guotai", "国泰"),
+    ("Haitong", "海通"),
+    ("Minsheng", "民生"),
+    ("Kaiyuan", "开元"),
+    ("Longteng", "龙腾"),
+    ("Shengda", "盛达"),
+]
+CUSTOMER_KINDS = [
+    ("Chemicals", "化工"),
+    ("Metals", "金属"),
+    ("Trading", "贸易"),
+    ("Industrial", "实业"),
+    ("Materials", "材料"),
+    ("Plastics", "塑料"),
+    ("Agri", "农业"),
+]
+COUNTRIES = [
+    ("CN", "Shanghai", "CNY"),
+    ("CN", "Jiangsu", "CNY"),
+    ("CN", "Zhejiang", "CNY"),
+    ("CN", "Guangdong", "CNY"),
+    ("CN", "Shandong", "CNY"),
+    ("SG", "Singapore", "USD"),
+    ("VN", "Ho Chi Minh", "USD"),
+    ("KR", "Seoul", "USD"),
+    ("IN", "Mumbai", "USD"),
+    ("AE", "Dubai", "USD"),
+    ("ID", "Jakarta", "USD"),
+    ("TH", "Bangkok", "USD"),
+]
+PORTS = {
+    "CN": ("CNSHA", 2),
+    "SG": ("SGSIN", 6),
+    "VN": ("VNSGN", 5),
+    "KR": ("KRPUS", 3),
+    "IN": ("INNSA", 14),
+    "AE": ("AEJEA", 18),
+    "ID": ("IDJKT", 7),
+    "TH": ("THLCH", 6),
+}
 TERMS = {"Z030": 30, "Z060": 60, "Z090": 90, "ZLC0": 10}
 """Payment terms: T/T 30/60/90 days net, and L/C at sight (paid on presentation, 10 days allowed)."""
 
@@ -186,7 +256,7 @@ class World:
 class _Builder:
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
-        self.rng = random.Random(cfg.seed)
+        self.rng = random.Random(cfg.seed)  # noqa: S311 - a simulation, not cryptography
         self.erp: dict[str, dict[tuple[str, ...], list[tuple[datetime, Row | None]]]] = defaultdict(dict)
         self.shipments: list[Shipment] = []
         self.payments: list[Payment] = []
@@ -197,6 +267,13 @@ class _Builder:
     # -- helpers ------------------------------------------------------------------------------
     def put(self, table: str, key: tuple[str, ...], when: datetime, row: Row | None) -> None:
         self.erp[table].setdefault(key, []).append((when, row))
+
+    def latest(self, table: str, key: tuple[str, ...]) -> Row:
+        """The most recently written version of a row (which must exist)."""
+        row = self.erp[table][key][-1][1]
+        if row is None:
+            raise KeyError(f"{table} {key} was deleted")
+        return row
 
     def next_id(self, kind: str, start: int, width: int = 10) -> str:
         self.counters[kind] += 1
@@ -215,9 +292,14 @@ class _Builder:
             name, name_zh, region = REP_NAMES[i % len(REP_NAMES)]
             pernr = f"{50000001 + i:08d}"
             login = name.lower().replace(" ", ".")
-            rep = {"PERNR": pernr, "ENAME": name, "ENAME_ZH": name_zh,
-                   "SMTP_ADDR": f"{login}@trader.example", "LANGU": "ZH" if i % 2 == 0 else "EN",
-                   "REGION": region}
+            rep = {
+                "PERNR": pernr,
+                "ENAME": name,
+                "ENAME_ZH": name_zh,
+                "SMTP_ADDR": f"{login}@trader.example",
+                "LANGU": "ZH" if i % 2 == 0 else "EN",
+                "REGION": region,
+            }
             self.reps.append(rep)
             self.put("ZSD_SALES_REP", (pernr,), t0, rep)
         for werks, name, city, land in PLANTS:
@@ -229,10 +311,15 @@ class _Builder:
         for g_index, group in enumerate(groups):
             for p_index, (name, name_zh, base) in enumerate(COMMODITIES[group][:per_group]):
                 matnr = f"{group}-{p_index + 1:04d}"
-                self.products.append({"MATNR": matnr, "GROUP": group, "BASE": Decimal(base),
-                                      "NAME": name, "NAME_ZH": name_zh})
-                self.put("MARA", (matnr,), t0, {"MATNR": matnr, "MTART": "HAWA", "MATKL": group,
-                                                 "MEINS": "TO", "ERSDA": dats(before)})
+                self.products.append(
+                    {"MATNR": matnr, "GROUP": group, "BASE": Decimal(base), "NAME": name, "NAME_ZH": name_zh}
+                )
+                self.put(
+                    "MARA",
+                    (matnr,),
+                    t0,
+                    {"MATNR": matnr, "MTART": "HAWA", "MATKL": group, "MEINS": "TO", "ERSDA": dats(before)},
+                )
                 self.put("MAKT", (matnr, "E"), t0, {"MATNR": matnr, "SPRAS": "E", "MAKTX": name})
                 self.put("MAKT", (matnr, "1"), t0, {"MATNR": matnr, "SPRAS": "1", "MAKTX": name_zh})
             del g_index
@@ -244,9 +331,18 @@ class _Builder:
             for month in months:
                 level = (level * Decimal(str(1 + rng.uniform(-0.04, 0.04)))).quantize(Decimal("0.01"))
                 self.bench[(product["MATNR"], month)] = level
-                self.put("ZMM_PRICE_BENCH", (product["MATNR"], month), t0,
-                         {"MATNR": product["MATNR"], "SPMON": month, "KBETR": level, "WAERS": "USD",
-                          "KMEIN": "TO"})
+                self.put(
+                    "ZMM_PRICE_BENCH",
+                    (product["MATNR"], month),
+                    t0,
+                    {
+                        "MATNR": product["MATNR"],
+                        "SPMON": month,
+                        "KBETR": level,
+                        "WAERS": "USD",
+                        "KMEIN": "TO",
+                    },
+                )
         # daily USD/CNY rates, published each morning
         self.usd_cny: dict[date, Decimal] = {}
         rate = Decimal("7.1500")
@@ -254,8 +350,12 @@ class _Builder:
             day = cfg.start + timedelta(days=d)
             rate = (rate + Decimal(str(rng.uniform(-0.02, 0.02)))).quantize(Decimal("0.0001"))
             self.usd_cny[day] = rate
-            self.put("TCURR", ("M", "USD", "CNY", dats(day)), at(day, 8),
-                     {"KURST": "M", "FCURR": "USD", "TCURR": "CNY", "GDATU": dats(day), "UKURS": rate})
+            self.put(
+                "TCURR",
+                ("M", "USD", "CNY", dats(day)),
+                at(day, 8),
+                {"KURST": "M", "FCURR": "USD", "TCURR": "CNY", "GDATU": dats(day), "UKURS": rate},
+            )
 
         self.customers: list[Row] = []
         for i in range(cfg.customers):
@@ -268,21 +368,50 @@ class _Builder:
             rep = self.reps[i % cfg.reps]
             zterm = rng.choices(list(TERMS), weights=[45, 30, 10, 15])[0]
             limit = Decimal(rng.choice([500, 1000, 2000, 3000, 5000])) * 1000
-            customer = {"KUNNR": kunnr, "NAME": f"{stem} {kind} {suffix}", "NAME_ZH": f"{stem_zh}{kind_zh}有限公司",
-                        "LAND1": land, "CURRENCY": currency, "REP": rep, "ZTERM": zterm,
-                        "PORT": PORTS[land], "ACCOUNT": self._iban(land, i)}
+            customer = {
+                "KUNNR": kunnr,
+                "NAME": f"{stem} {kind} {suffix}",
+                "NAME_ZH": f"{stem_zh}{kind_zh}有限公司",
+                "LAND1": land,
+                "CURRENCY": currency,
+                "REP": rep,
+                "ZTERM": zterm,
+                "PORT": PORTS[land],
+                "ACCOUNT": self._iban(land, i),
+            }
             self.customers.append(customer)
             t = at(created, 10)
-            self.put("KNA1", (kunnr,), t, {"KUNNR": kunnr, "NAME1": customer["NAME"], "NAME2": customer["NAME_ZH"],
-                                            "LAND1": land, "REGIO": region[:3].upper(), "ORT01": region,
-                                            "ERDAT": dats(created), "SPRAS": "1" if land == "CN" else "E",
-                                            "LOEVM": ""})
-            self.put("KNB1", (kunnr, "1000"), t, {"KUNNR": kunnr, "BUKRS": "1000", "ZTERM": zterm,
-                                                   "AKONT": "0011000000"})
-            self.put("KNKK", (kunnr, "1000"), t, {"KUNNR": kunnr, "KKBER": "1000", "KLIMK": limit,
-                                                   "WAERS": "USD"})
-            self.put("KNVP", (kunnr, "1000", "VE"), t, {"KUNNR": kunnr, "VKORG": "1000", "PARVW": "VE",
-                                                         "PERNR": rep["PERNR"]})
+            self.put(
+                "KNA1",
+                (kunnr,),
+                t,
+                {
+                    "KUNNR": kunnr,
+                    "NAME1": customer["NAME"],
+                    "NAME2": customer["NAME_ZH"],
+                    "LAND1": land,
+                    "REGIO": region[:3].upper(),
+                    "ORT01": region,
+                    "ERDAT": dats(created),
+                    "SPRAS": "1" if land == "CN" else "E",
+                    "LOEVM": "",
+                },
+            )
+            self.put(
+                "KNB1",
+                (kunnr, "1000"),
+                t,
+                {"KUNNR": kunnr, "BUKRS": "1000", "ZTERM": zterm, "AKONT": "0011000000"},
+            )
+            self.put(
+                "KNKK", (kunnr, "1000"), t, {"KUNNR": kunnr, "KKBER": "1000", "KLIMK": limit, "WAERS": "USD"}
+            )
+            self.put(
+                "KNVP",
+                (kunnr, "1000", "VE"),
+                t,
+                {"KUNNR": kunnr, "VKORG": "1000", "PARVW": "VE", "PERNR": rep["PERNR"]},
+            )
 
     def _iban(self, land: str, i: int) -> str:
         return f"{land}{(i * 7919) % 97:02d}TRDB{i:012d}"
@@ -303,22 +432,72 @@ class _Builder:
                 target = Decimal(rng.randrange(2000, 20000, 500))
                 created = valid_from - timedelta(days=rng.randrange(3, 20))
                 t = at(created, self.business_hour())
-                self.put("VBAK", (vbeln,), t, {
-                    "VBELN": vbeln, "VBTYP": "G", "AUART": "ZQC", "ERDAT": dats(created), "AUDAT": dats(created),
-                    "KUNNR": customer["KUNNR"], "VKORG": "1000", "WAERK": customer["CURRENCY"],
-                    "NETWR": Decimal(0), "GUEBG": dats(valid_from), "GUEEN": dats(valid_to),
-                    "BSTNK": f"PC-{customer['KUNNR'][-4:]}-{vbeln[-4:]}"})
-                self.put("VBAP", (vbeln, "000010"), t, {
-                    "VBELN": vbeln, "POSNR": "000010", "MATNR": product["MATNR"], "KWMENG": Decimal(0),
-                    "ZMENG": target, "VRKME": "TO", "NETPR": Decimal(0), "KPEIN": 1, "NETWR": Decimal(0),
-                    "WAERK": customer["CURRENCY"], "WERKS": rng.choice(PLANTS)[0], "UEBTO": tolerance,
-                    "UNTTO": tolerance, "VGBEL": "", "VGPOS": "000000", "ABGRU": "", "ERDAT": dats(created)})
-                self.put("VBKD", (vbeln, "000000"), t, {"VBELN": vbeln, "POSNR": "000000",
-                                                         "ZTERM": customer["ZTERM"],
-                                                         "INCO1": rng.choice(["FOB", "CFR", "CIF", "DAP"]),
-                                                         "INCO2": customer["PORT"][0]})
-                lines.append({"VBELN": vbeln, "PRODUCT": product, "TOL": tolerance, "PREMIUM": premium,
-                              "FROM": valid_from, "TO": valid_to, "PLANT": rng.choice(PLANTS)[0]})
+                self.put(
+                    "VBAK",
+                    (vbeln,),
+                    t,
+                    {
+                        "VBELN": vbeln,
+                        "VBTYP": "G",
+                        "AUART": "ZQC",
+                        "ERDAT": dats(created),
+                        "AUDAT": dats(created),
+                        "KUNNR": customer["KUNNR"],
+                        "VKORG": "1000",
+                        "WAERK": customer["CURRENCY"],
+                        "NETWR": Decimal(0),
+                        "GUEBG": dats(valid_from),
+                        "GUEEN": dats(valid_to),
+                        "BSTNK": f"PC-{customer['KUNNR'][-4:]}-{vbeln[-4:]}",
+                    },
+                )
+                self.put(
+                    "VBAP",
+                    (vbeln, "000010"),
+                    t,
+                    {
+                        "VBELN": vbeln,
+                        "POSNR": "000010",
+                        "MATNR": product["MATNR"],
+                        "KWMENG": Decimal(0),
+                        "ZMENG": target,
+                        "VRKME": "TO",
+                        "NETPR": Decimal(0),
+                        "KPEIN": 1,
+                        "NETWR": Decimal(0),
+                        "WAERK": customer["CURRENCY"],
+                        "WERKS": rng.choice(PLANTS)[0],
+                        "UEBTO": tolerance,
+                        "UNTTO": tolerance,
+                        "VGBEL": "",
+                        "VGPOS": "000000",
+                        "ABGRU": "",
+                        "ERDAT": dats(created),
+                    },
+                )
+                self.put(
+                    "VBKD",
+                    (vbeln, "000000"),
+                    t,
+                    {
+                        "VBELN": vbeln,
+                        "POSNR": "000000",
+                        "ZTERM": customer["ZTERM"],
+                        "INCO1": rng.choice(["FOB", "CFR", "CIF", "DAP"]),
+                        "INCO2": customer["PORT"][0],
+                    },
+                )
+                lines.append(
+                    {
+                        "VBELN": vbeln,
+                        "PRODUCT": product,
+                        "TOL": tolerance,
+                        "PREMIUM": premium,
+                        "FROM": valid_from,
+                        "TO": valid_to,
+                        "PLANT": rng.choice(PLANTS)[0],
+                    }
+                )
             self.contracts[customer["KUNNR"]] = lines
 
     # -- orders and fulfilment ------------------------------------------------------------------
@@ -360,8 +539,16 @@ class _Builder:
             price_injected = rng.random() < cfg.price_deviation_rate
             if price_injected:
                 off = Decimal(str(round(rng.uniform(0.15, 0.30), 4))) * rng.choice([1, -1])
-                self.cases.append(Case(RULE_PRICE_BAND, key, vbeln, customer["KUNNR"], day,
-                                       f"price {off:+.1%} off the benchmark"))
+                self.cases.append(
+                    Case(
+                        RULE_PRICE_BAND,
+                        key,
+                        vbeln,
+                        customer["KUNNR"],
+                        day,
+                        f"price {off:+.1%} off the benchmark",
+                    )
+                )
             else:
                 off = contract["PREMIUM"] + Decimal(str(round(rng.uniform(-0.5, 0.5) * float(band), 4)))
                 off = max(min(off, band * Decimal("0.8")), -band * Decimal("0.8"))
@@ -370,28 +557,73 @@ class _Builder:
             header_total += net
             lead = rng.randint(7, 30)
             promised = day + timedelta(days=lead)
-            self.put("VBAP", (vbeln, posnr), created, {
-                "VBELN": vbeln, "POSNR": posnr, "MATNR": product["MATNR"], "KWMENG": qty, "ZMENG": Decimal(0),
-                "VRKME": "TO", "NETPR": price, "KPEIN": 1, "NETWR": net, "WAERK": currency,
-                "WERKS": contract["PLANT"], "UEBTO": contract["TOL"], "UNTTO": contract["TOL"],
-                "VGBEL": contract["VBELN"], "VGPOS": "000010", "ABGRU": "", "ERDAT": dats(day)})
-            self.put("VBEP", (vbeln, posnr, "0001"), created, {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001",
-                                                                 "EDATU": dats(promised), "WMENG": qty})
-            self.put("VBKD", (vbeln, posnr), created, {"VBELN": vbeln, "POSNR": posnr, "ZTERM": customer["ZTERM"],
-                                                        "INCO1": rng.choice(["FOB", "CFR", "CIF"]),
-                                                        "INCO2": customer["PORT"][0]})
+            self.put(
+                "VBAP",
+                (vbeln, posnr),
+                created,
+                {
+                    "VBELN": vbeln,
+                    "POSNR": posnr,
+                    "MATNR": product["MATNR"],
+                    "KWMENG": qty,
+                    "ZMENG": Decimal(0),
+                    "VRKME": "TO",
+                    "NETPR": price,
+                    "KPEIN": 1,
+                    "NETWR": net,
+                    "WAERK": currency,
+                    "WERKS": contract["PLANT"],
+                    "UEBTO": contract["TOL"],
+                    "UNTTO": contract["TOL"],
+                    "VGBEL": contract["VBELN"],
+                    "VGPOS": "000010",
+                    "ABGRU": "",
+                    "ERDAT": dats(day),
+                },
+            )
+            self.put(
+                "VBEP",
+                (vbeln, posnr, "0001"),
+                created,
+                {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001", "EDATU": dats(promised), "WMENG": qty},
+            )
+            self.put(
+                "VBKD",
+                (vbeln, posnr),
+                created,
+                {
+                    "VBELN": vbeln,
+                    "POSNR": posnr,
+                    "ZTERM": customer["ZTERM"],
+                    "INCO1": rng.choice(["FOB", "CFR", "CIF"]),
+                    "INCO2": customer["PORT"][0],
+                },
+            )
             shipment = Shipment(f"SHP{vbeln[-7:]}{posnr[-2:-1]}")
             self.shipments.append(shipment)
             etd_plan = promised + timedelta(days=1)
             transit = customer["PORT"][1]
-            base_body = {"shipment_id": shipment.shipment_id, "order_id": vbeln, "order_item": posnr,
-                         "delivery_id": None, "customer_id": customer["KUNNR"], "mode": "SEA",
-                         "carrier": rng.choice(["COSCO", "Maersk", "MSC", "CMA CGM", "ONE"]),
-                         "port_of_loading": "CNSHA", "port_of_discharge": customer["PORT"][0],
-                         "etd_planned": etd_plan.isoformat(), "eta_planned": (etd_plan + timedelta(days=transit)).isoformat(),
-                         "etd_actual": None, "eta_actual": None, "vessel": None, "voyage": None, "bl_number": None,
-                         "containers": [], "status": "BOOKED",
-                         "events": [{"code": "BOOKED", "at": (created + timedelta(hours=3)).isoformat()}]}
+            base_body = {
+                "shipment_id": shipment.shipment_id,
+                "order_id": vbeln,
+                "order_item": posnr,
+                "delivery_id": None,
+                "customer_id": customer["KUNNR"],
+                "mode": "SEA",
+                "carrier": rng.choice(["COSCO", "Maersk", "MSC", "CMA CGM", "ONE"]),
+                "port_of_loading": "CNSHA",
+                "port_of_discharge": customer["PORT"][0],
+                "etd_planned": etd_plan.isoformat(),
+                "eta_planned": (etd_plan + timedelta(days=transit)).isoformat(),
+                "etd_actual": None,
+                "eta_actual": None,
+                "vessel": None,
+                "voyage": None,
+                "bl_number": None,
+                "containers": [],
+                "status": "BOOKED",
+                "events": [{"code": "BOOKED", "at": (created + timedelta(hours=3)).isoformat()}],
+            }
             shipment.versions.append((created + timedelta(hours=3), base_body))
             self.order_lines += 1
 
@@ -401,43 +633,107 @@ class _Builder:
             if rng.random() < 0.1 and not overdue:  # customer revises the quantity two days later
                 qty = (qty * Decimal(str(rng.choice([0.8, 0.9, 1.1, 1.2])))).quantize(Decimal("0.5"))
                 net = money(qty * price)
-                self.put("VBAP", (vbeln, posnr), created + timedelta(days=2), {
-                    **self.erp["VBAP"][(vbeln, posnr)][-1][1], "KWMENG": qty, "NETWR": net})  # type: ignore[dict-item]
-                self.put("VBEP", (vbeln, posnr, "0001"), created + timedelta(days=2),
-                         {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001", "EDATU": dats(promised), "WMENG": qty})
+                self.put(
+                    "VBAP",
+                    (vbeln, posnr),
+                    created + timedelta(days=2),
+                    {**self.latest("VBAP", (vbeln, posnr)), "KWMENG": qty, "NETWR": net},
+                )
+                self.put(
+                    "VBEP",
+                    (vbeln, posnr, "0001"),
+                    created + timedelta(days=2),
+                    {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001", "EDATU": dats(promised), "WMENG": qty},
+                )
             if overdue:
-                self.cases.append(Case(RULE_ORDER_OVERDUE, key, vbeln, customer["KUNNR"], promised,
-                                       "never delivered"))
-                slipped = dict(base_body, etd_planned=(etd_plan + timedelta(days=10)).isoformat(),
-                               eta_planned=(etd_plan + timedelta(days=10 + transit)).isoformat(),
-                               events=[*base_body["events"], {"code": "ETD_REVISED",
-                                                              "at": at(promised - timedelta(days=1), 11).isoformat()}])
+                self.cases.append(
+                    Case(RULE_ORDER_OVERDUE, key, vbeln, customer["KUNNR"], promised, "never delivered")
+                )
+                slipped = dict(
+                    base_body,
+                    etd_planned=(etd_plan + timedelta(days=10)).isoformat(),
+                    eta_planned=(etd_plan + timedelta(days=10 + transit)).isoformat(),
+                    events=[
+                        *base_body["events"],
+                        {"code": "ETD_REVISED", "at": at(promised - timedelta(days=1), 11).isoformat()},
+                    ],
+                )
                 shipment.versions.append((at(promised - timedelta(days=1), 11), slipped))
                 continue
             if rejected:  # after any quantity revision (day 2), so the rejection is the latest version
                 when = created + timedelta(days=rng.randint(3, 6))
-                self.put("VBAP", (vbeln, posnr), when, {**self.erp["VBAP"][(vbeln, posnr)][-1][1],  # type: ignore[dict-item]
-                                                        "ABGRU": "Z1"})
-                shipment.versions.append((when, dict(base_body, status="CANCELLED",
-                                                     events=[*base_body["events"], {"code": "CANCELLED",
-                                                                                    "at": when.isoformat()}])))
+                self.put(
+                    "VBAP",
+                    (vbeln, posnr),
+                    when,
+                    {
+                        **self.latest("VBAP", (vbeln, posnr)),
+                        "ABGRU": "Z1",
+                    },
+                )
+                shipment.versions.append(
+                    (
+                        when,
+                        dict(
+                            base_body,
+                            status="CANCELLED",
+                            events=[*base_body["events"], {"code": "CANCELLED", "at": when.isoformat()}],
+                        ),
+                    )
+                )
                 continue
             goods_issue = promised - timedelta(days=rng.randint(0, min(5, lead - 3)))
-            self.build_delivery(customer, contract, vbeln, posnr, key, qty, price, goods_issue, shipment, base_body)
-        self.put("VBAK", (vbeln,), created, {
-            "VBELN": vbeln, "VBTYP": "C", "AUART": "ZOR", "ERDAT": dats(day), "AUDAT": dats(day),
-            "KUNNR": customer["KUNNR"], "VKORG": "1000", "WAERK": currency, "NETWR": header_total,
-            "GUEBG": "00000000", "GUEEN": "00000000", "BSTNK": f"PO{rng.randrange(100000, 999999)}"})
+            self.build_delivery(
+                customer, contract, vbeln, posnr, key, qty, price, goods_issue, shipment, base_body
+            )
+        self.put(
+            "VBAK",
+            (vbeln,),
+            created,
+            {
+                "VBELN": vbeln,
+                "VBTYP": "C",
+                "AUART": "ZOR",
+                "ERDAT": dats(day),
+                "AUDAT": dats(day),
+                "KUNNR": customer["KUNNR"],
+                "VKORG": "1000",
+                "WAERK": currency,
+                "NETWR": header_total,
+                "GUEBG": "00000000",
+                "GUEEN": "00000000",
+                "BSTNK": f"PO{rng.randrange(100000, 999999)}",
+            },
+        )
         return n_lines
 
-    def build_delivery(self, customer: Row, contract: Row, vbeln: str, posnr: str, key: str, qty: Decimal,
-                       price: Decimal, goods_issue: date, shipment: Shipment, base_body: dict[str, Any]) -> None:
+    def build_delivery(
+        self,
+        customer: Row,
+        contract: Row,
+        vbeln: str,
+        posnr: str,
+        key: str,
+        qty: Decimal,
+        price: Decimal,
+        goods_issue: date,
+        shipment: Shipment,
+        base_body: dict[str, Any],
+    ) -> None:
         cfg, rng = self.cfg, self.rng
         tol = contract["TOL"] / 100
         if rng.random() < cfg.qty_deviation_rate:
             deviation = (tol + Decimal(str(round(rng.uniform(0.04, 0.15), 4)))) * rng.choice([1, -1])
-            self.cases.append(Case(RULE_QTY_TOLERANCE, key, vbeln, customer["KUNNR"], goods_issue,
-                                   f"delivered {deviation:+.1%} vs ordered, tolerance {contract['TOL']}%"))
+            self.cases.append(
+                Case(
+                    RULE_QTY_TOLERANCE,
+                    key,
+                    vbeln,
+                    customer["KUNNR"],
+                    goods_issue,
+                    f"delivered {deviation:+.1%} vs ordered, tolerance {contract['TOL']}%",
+                )
+            )
         else:
             deviation = Decimal(str(round(rng.uniform(-0.8, 0.8) * float(tol), 4)))
         delivered = (qty * (1 + deviation)).quantize(THREE)
@@ -445,36 +741,80 @@ class _Builder:
         picked = at(goods_issue - timedelta(days=2), self.business_hour())
         batch = f"B{goods_issue.strftime('%y%m%d')}{rng.randrange(100, 999)}"
         plant = contract["PLANT"]
-        likp = {"VBELN": lieferung, "ERDAT": dats(goods_issue - timedelta(days=2)), "LFDAT": dats(goods_issue),
-                "WADAT": dats(goods_issue), "WADAT_IST": "00000000", "KUNNR": customer["KUNNR"],
-                "VSTEL": plant}
+        likp = {
+            "VBELN": lieferung,
+            "ERDAT": dats(goods_issue - timedelta(days=2)),
+            "LFDAT": dats(goods_issue),
+            "WADAT": dats(goods_issue),
+            "WADAT_IST": "00000000",
+            "KUNNR": customer["KUNNR"],
+            "VSTEL": plant,
+        }
         self.put("LIKP", (lieferung,), picked, likp)
-        self.put("LIPS", (lieferung, "000010"), picked, {
-            "VBELN": lieferung, "POSNR": "000010", "MATNR": contract["PRODUCT"]["MATNR"], "WERKS": plant,
-            "CHARG": batch, "LFIMG": delivered, "VRKME": "TO", "VGBEL": vbeln, "VGPOS": posnr})
+        self.put(
+            "LIPS",
+            (lieferung, "000010"),
+            picked,
+            {
+                "VBELN": lieferung,
+                "POSNR": "000010",
+                "MATNR": contract["PRODUCT"]["MATNR"],
+                "WERKS": plant,
+                "CHARG": batch,
+                "LFIMG": delivered,
+                "VRKME": "TO",
+                "VGBEL": vbeln,
+                "VGPOS": posnr,
+            },
+        )
         issued = at(goods_issue, self.business_hour())
         self.put("LIKP", (lieferung,), issued, dict(likp, WADAT_IST=dats(goods_issue)))
         # the forwarder: booked, gate-in, departed, arrived
         etd = goods_issue + timedelta(days=rng.randint(1, 3))
         eta = etd + timedelta(days=customer["PORT"][1] + rng.randint(-1, 2))
-        body = dict(base_body, delivery_id=lieferung, vessel=f"{base_body['carrier']} {rng.choice(['STAR', 'PRIDE', 'HOPE', 'GLORY'])}",
-                    voyage=f"{rng.randrange(100, 999)}E", bl_number=f"BL{lieferung}",
-                    containers=[f"CSNU{rng.randrange(1000000, 9999999)}" for _ in range(max(1, min(40, int(delivered // 25))))],
-                    status="GATE_IN",
-                    events=[*base_body["events"], {"code": "GATE_IN", "at": issued.isoformat()}])
+        body = dict(
+            base_body,
+            delivery_id=lieferung,
+            vessel=f"{base_body['carrier']} {rng.choice(['STAR', 'PRIDE', 'HOPE', 'GLORY'])}",
+            voyage=f"{rng.randrange(100, 999)}E",
+            bl_number=f"BL{lieferung}",
+            containers=[
+                f"CSNU{rng.randrange(1000000, 9999999)}" for _ in range(max(1, min(40, int(delivered // 25))))
+            ],
+            status="GATE_IN",
+            events=[*base_body["events"], {"code": "GATE_IN", "at": issued.isoformat()}],
+        )
         shipment.versions.append((issued + timedelta(hours=1), body))
         departed = at(etd, 20)
-        body = dict(body, status="DEPARTED", etd_actual=etd.isoformat(), eta_planned=eta.isoformat(),
-                    events=[*body["events"], {"code": "DEPARTED", "at": departed.isoformat()}])
+        body = dict(
+            body,
+            status="DEPARTED",
+            etd_actual=etd.isoformat(),
+            eta_planned=eta.isoformat(),
+            events=[*body["events"], {"code": "DEPARTED", "at": departed.isoformat()}],
+        )
         shipment.versions.append((departed, body))
         arrived = at(eta, 8)
-        body = dict(body, status="ARRIVED", eta_actual=eta.isoformat(),
-                    events=[*body["events"], {"code": "ARRIVED", "at": arrived.isoformat()}])
+        body = dict(
+            body,
+            status="ARRIVED",
+            eta_actual=eta.isoformat(),
+            events=[*body["events"], {"code": "ARRIVED", "at": arrived.isoformat()}],
+        )
         shipment.versions.append((arrived, body))
         self.build_invoice(customer, vbeln, posnr, lieferung, contract, delivered, price, goods_issue)
 
-    def build_invoice(self, customer: Row, vbeln: str, posnr: str, lieferung: str, contract: Row,
-                      delivered: Decimal, price: Decimal, goods_issue: date) -> None:
+    def build_invoice(
+        self,
+        customer: Row,
+        vbeln: str,
+        posnr: str,
+        lieferung: str,
+        contract: Row,
+        delivered: Decimal,
+        price: Decimal,
+        goods_issue: date,
+    ) -> None:
         cfg, rng = self.cfg, self.rng
         billing_date = goods_issue + timedelta(days=rng.randint(0, 1))
         invoice = self.next_id("invoice", 90000000)
@@ -482,19 +822,59 @@ class _Builder:
         currency = customer["CURRENCY"]
         zterm = customer["ZTERM"]
         billed = at(billing_date, self.business_hour())
-        self.put("VBRK", (invoice,), billed, {
-            "VBELN": invoice, "FKART": "F2", "FKDAT": dats(billing_date), "KUNAG": customer["KUNNR"],
-            "WAERK": currency, "NETWR": amount, "MWSBK": Decimal("0.00"), "ZTERM": zterm, "FKSTO": "",
-            "BUKRS": "1000", "ERDAT": dats(billing_date)})
-        self.put("VBRP", (invoice, "000010"), billed, {
-            "VBELN": invoice, "POSNR": "000010", "FKIMG": delivered, "VRKME": "TO", "NETWR": amount,
-            "MATNR": contract["PRODUCT"]["MATNR"], "AUBEL": vbeln, "AUPOS": posnr, "VGBEL": lieferung,
-            "VGPOS": "000010"})
+        self.put(
+            "VBRK",
+            (invoice,),
+            billed,
+            {
+                "VBELN": invoice,
+                "FKART": "F2",
+                "FKDAT": dats(billing_date),
+                "KUNAG": customer["KUNNR"],
+                "WAERK": currency,
+                "NETWR": amount,
+                "MWSBK": Decimal("0.00"),
+                "ZTERM": zterm,
+                "FKSTO": "",
+                "BUKRS": "1000",
+                "ERDAT": dats(billing_date),
+            },
+        )
+        self.put(
+            "VBRP",
+            (invoice, "000010"),
+            billed,
+            {
+                "VBELN": invoice,
+                "POSNR": "000010",
+                "FKIMG": delivered,
+                "VRKME": "TO",
+                "NETWR": amount,
+                "MATNR": contract["PRODUCT"]["MATNR"],
+                "AUBEL": vbeln,
+                "AUPOS": posnr,
+                "VGBEL": lieferung,
+                "VGPOS": "000010",
+            },
+        )
         belnr = self.next_id("fi_doc", 1400000000)
-        item = {"BUKRS": "1000", "KUNNR": customer["KUNNR"], "GJAHR": str(billing_date.year), "BELNR": belnr,
-                "BUZEI": "001", "BUDAT": dats(billing_date), "BLDAT": dats(billing_date),
-                "ZFBDT": dats(billing_date), "ZBD1T": TERMS[zterm], "ZTERM": zterm, "SHKZG": "S",
-                "WRBTR": amount, "WAERS": currency, "XBLNR": invoice, "VBELN": invoice}
+        item = {
+            "BUKRS": "1000",
+            "KUNNR": customer["KUNNR"],
+            "GJAHR": str(billing_date.year),
+            "BELNR": belnr,
+            "BUZEI": "001",
+            "BUDAT": dats(billing_date),
+            "BLDAT": dats(billing_date),
+            "ZFBDT": dats(billing_date),
+            "ZBD1T": TERMS[zterm],
+            "ZTERM": zterm,
+            "SHKZG": "S",
+            "WRBTR": amount,
+            "WAERS": currency,
+            "XBLNR": invoice,
+            "VBELN": invoice,
+        }
         fi_key = ("1000", belnr, str(billing_date.year), "001")
         self.put("BSID", fi_key, billed + timedelta(minutes=5), item)
         due = billing_date + timedelta(days=TERMS[zterm])
@@ -518,11 +898,19 @@ class _Builder:
             remittance = f"/INV/{invoice}/PO/{contract['VBELN']}"
         else:
             remittance = f"{customer['NAME'][:20].upper()} TRANSFER"
-        self.payments.append(Payment(
-            booking_date=pay_day, account_currency=currency, amount=amount, payer_name=customer["NAME"],
-            payer_account=customer["ACCOUNT"], remittance=remittance,
-            end_to_end_id=f"E2E{invoice}{pay_day.strftime('%m%d')}", invoice_id=invoice,
-            customer_id=customer["KUNNR"]))
+        self.payments.append(
+            Payment(
+                booking_date=pay_day,
+                account_currency=currency,
+                amount=amount,
+                payer_name=customer["NAME"],
+                payer_account=customer["ACCOUNT"],
+                remittance=remittance,
+                end_to_end_id=f"E2E{invoice}{pay_day.strftime('%m%d')}",
+                invoice_id=invoice,
+                customer_id=customer["KUNNR"],
+            )
+        )
         clearing = self.next_id("clearing", 1500000000)
         cleared_at = at(pay_day, 16.5)
         self.put("BSID", fi_key, cleared_at, None)
@@ -537,13 +925,23 @@ class _Builder:
                 continue
             for currency in ("USD", "CNY"):
                 fee = Decimal("35.00") if currency == "USD" else Decimal("120.00")
-                self.debits.append(BankDebit(day, currency, fee, "BANK", "ACCOUNT MAINTENANCE FEE",
-                                             f"FEE{day.strftime('%Y%m%d')}"))
+                self.debits.append(
+                    BankDebit(
+                        day, currency, fee, "BANK", "ACCOUNT MAINTENANCE FEE", f"FEE{day.strftime('%Y%m%d')}"
+                    )
+                )
                 if rng.random() < 0.5:
                     amount = money(Decimal(rng.randrange(50_000, 900_000)) * (7 if currency == "CNY" else 1))
-                    self.debits.append(BankDebit(day, currency, amount, "Supplier Payment",
-                                                 f"SUPPLIER INVOICE SI{rng.randrange(10000, 99999)}",
-                                                 f"OUT{day.strftime('%Y%m%d')}{currency}"))
+                    self.debits.append(
+                        BankDebit(
+                            day,
+                            currency,
+                            amount,
+                            "Supplier Payment",
+                            f"SUPPLIER INVOICE SI{rng.randrange(10000, 99999)}",
+                            f"OUT{day.strftime('%Y%m%d')}{currency}",
+                        )
+                    )
 
 
 def build_world(cfg: SimConfig | None = None) -> World:
@@ -554,6 +952,13 @@ def build_world(cfg: SimConfig | None = None) -> World:
     builder.build_contracts()
     builder.build_orders()
     builder.build_bank_debits()
-    return World(config=config, erp=builder.erp, shipments=builder.shipments, payments=builder.payments,
-                 debits=builder.debits, cases=builder.cases, reps=builder.reps,
-                 order_line_count=builder.order_lines)
+    return World(
+        config=config,
+        erp=builder.erp,
+        shipments=builder.shipments,
+        payments=builder.payments,
+        debits=builder.debits,
+        cases=builder.cases,
+        reps=builder.reps,
+        order_line_count=builder.order_lines,
+    )

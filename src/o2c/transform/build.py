@@ -68,8 +68,11 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> D
         results = payload.get("results", [])
         elapsed = float(payload.get("elapsed_time", 0.0))
     if proc.returncode != 0:
-        failed = [f"{r['unique_id']}: {r.get('message')}" for r in results
-                  if r.get("status") in ("error", "fail", "runtime error")]
+        failed = [
+            f"{r['unique_id']}: {r.get('message')}"
+            for r in results
+            if r.get("status") in ("error", "fail", "runtime error")
+        ]
         tail = "\n".join(proc.stdout.splitlines()[-30:])
         raise DbtError(f"dbt {' '.join(args)} failed for as-of {as_of}:\n" + "\n".join(failed or [tail]))
     return DbtResult(command, results, elapsed)

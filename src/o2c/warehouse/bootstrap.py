@@ -12,4 +12,4 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     ddl = resources.files("o2c.warehouse").joinpath("schema.sql").read_text()
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(4242001)")
-        conn.execute(ddl)  # type: ignore[arg-type]
+        conn.execute(ddl)

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import socket
 import stat
 import subprocess
@@ -157,7 +158,14 @@ class EmbeddedWarehouse:
             pw = pwd.getpwnam(self.run_as)
         except KeyError:
             subprocess.run(  # noqa: S603
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", self.run_as],
+                [
+                    shutil.which("useradd") or "/usr/sbin/useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    self.run_as,
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -170,7 +178,7 @@ class EmbeddedWarehouse:
                 mode = parent.stat().st_mode
                 if mode & traverse != traverse:
                     parent.chmod(mode | traverse)
-        for dirpath, dirnames, filenames in os.walk(_pg_bin().parent):
+        for dirpath, _dirnames, filenames in os.walk(_pg_bin().parent):
             Path(dirpath).chmod(Path(dirpath).stat().st_mode | traverse | readable)
             for name in filenames:
                 path = Path(dirpath) / name
@@ -217,7 +225,9 @@ class EmbeddedWarehouse:
             f"-h 127.0.0.1 -p {creds.port} -k '' -c max_connections=200 "
             "-c shared_buffers=256MB -c fsync=on -c timezone=UTC"
         )
-        self._pg("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(self.log), "-o", options)
+        self._pg(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(self.log), "-o", options
+        )
         deadline = time.monotonic() + 30
         while not self._accepting(creds):
             if time.monotonic() > deadline:

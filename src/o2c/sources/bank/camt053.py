@@ -367,9 +367,7 @@ def _entry(entry: Element, seq: int, ctx: _StatementContext) -> BankEntry:
             or _text(entry, "AddtlNtryInf")
             or _joined(_text(tx, "AddtlTxInf") for tx in transactions)
         ),
-        transaction_code=(
-            _transaction_code(entry) or _unique(_transaction_code(tx) for tx in transactions)
-        ),
+        transaction_code=(_transaction_code(entry) or _unique(_transaction_code(tx) for tx in transactions)),
     )
 
 
@@ -514,9 +512,7 @@ def _statement_container(root: Element) -> Element:
         return root
     container = _kid(root, "BkToCstmrStmt")
     if container is None:
-        raise BankFileError(
-            f"<{_local(root)}> has no BkToCstmrStmt element: not a camt.053 message"
-        )
+        raise BankFileError(f"<{_local(root)}> has no BkToCstmrStmt element: not a camt.053 message")
     return container
 
 

@@ -95,8 +95,9 @@ class BankIngest:
         sha = _sha256(path)
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", ("bank:" + sha,))
-            seen = conn.execute("select status, format from ops.bank_files where file_sha256 = %s",
-                                (sha,)).fetchone()
+            seen = conn.execute(
+                "select status, format from ops.bank_files where file_sha256 = %s", (sha,)
+            ).fetchone()
             if seen and seen[0] == "loaded":
                 result = FileResult(path.name, seen[1], "duplicate", reason="the same file was loaded before")
                 self._after(path, result)
@@ -116,8 +117,15 @@ class BankIngest:
         if _inside(path, self.settings.bank_inbox) and path.exists():
             self._set_aside(path, self.archive)
 
-    def _record(self, conn: psycopg.Connection, sha: str, path: Path, fmt: str | None, result: FileResult,
-                batch_id: str | None) -> None:
+    def _record(
+        self,
+        conn: psycopg.Connection,
+        sha: str,
+        path: Path,
+        fmt: str | None,
+        result: FileResult,
+        batch_id: str | None,
+    ) -> None:
         conn.execute(
             """
             insert into ops.bank_files (file_sha256, file_name, format, status, reason, warnings, statements,
@@ -128,9 +136,19 @@ class BankIngest:
                 credit_total = excluded.credit_total, debit_total = excluded.debit_total,
                 batch_id = excluded.batch_id, file_name = excluded.file_name
             """,
-            (sha, path.name, fmt, "quarantined" if result.status == "quarantined" else "loaded", result.reason,
-             Jsonb(result.warnings), result.statements, result.entries, Decimal(result.credit_total),
-             Decimal(result.debit_total), batch_id),
+            (
+                sha,
+                path.name,
+                fmt,
+                "quarantined" if result.status == "quarantined" else "loaded",
+                result.reason,
+                Jsonb(result.warnings),
+                result.statements,
+                result.entries,
+                Decimal(result.credit_total),
+                Decimal(result.debit_total),
+                batch_id,
+            ),
         )
 
     def _land(self, conn: psycopg.Connection, sha: str, path: Path, parsed: ParsedBankFile) -> FileResult:
@@ -146,33 +164,65 @@ class BankIngest:
                    and opening_date is not distinct from %s and opening_balance is not distinct from %s
                    and closing_date is not distinct from %s and closing_balance is not distinct from %s
                    and entry_count = %s limit 1""",
-                (stmt.account_id, stmt.statement_id, stmt.sequence, stmt.opening_date,
-                 stmt.opening_balance if stmt.has_opening_balance else None, stmt.closing_date,
-                 stmt.closing_balance if stmt.has_closing_balance else None, len(stmt.entries)),
+                (
+                    stmt.account_id,
+                    stmt.statement_id,
+                    stmt.sequence,
+                    stmt.opening_date,
+                    stmt.opening_balance if stmt.has_opening_balance else None,
+                    stmt.closing_date,
+                    stmt.closing_balance if stmt.has_closing_balance else None,
+                    len(stmt.entries),
+                ),
             ).fetchone()
             if exists:
-                warnings.append(f"statement {stmt.statement_id} of account {stmt.account_id} was already loaded "
-                                "from another file: skipped")
+                warnings.append(
+                    f"statement {stmt.statement_id} of account {stmt.account_id} was already loaded "
+                    "from another file: skipped"
+                )
             else:
                 new_statements.append((seq, stmt))
         credit = sum((s.credit_total for _, s in new_statements), Decimal(0))
         debit = sum((s.debit_total for _, s in new_statements), Decimal(0))
         entries = sum(len(s.entries) for _, s in new_statements)
         if not new_statements:
-            return FileResult(path.name, parsed.format, "duplicate", len(parsed.statements), parsed.entry_count,
-                              str(parsed.credit_total), str(parsed.debit_total),
-                              reason="every statement in it was already loaded from another file", warnings=warnings)
+            return FileResult(
+                path.name,
+                parsed.format,
+                "duplicate",
+                len(parsed.statements),
+                parsed.entry_count,
+                str(parsed.credit_total),
+                str(parsed.debit_total),
+                reason="every statement in it was already loaded from another file",
+                warnings=warnings,
+            )
         with conn.cursor().copy(
             "copy raw_bank.statements (_batch_id, _loaded_at, _source, file_sha256, file_format, file_version, "
             "statement_seq, statement_id, sequence_number, account_id, currency, opening_balance, opening_date, "
             "closing_balance, closing_date, entry_count) from stdin"
         ) as copy:
             for seq, stmt in new_statements:
-                copy.write_row([batch_id, loaded_at, source, sha, parsed.format, parsed.version, seq,
-                                stmt.statement_id, stmt.sequence, stmt.account_id, stmt.currency,
-                                stmt.opening_balance if stmt.has_opening_balance else None, stmt.opening_date,
-                                stmt.closing_balance if stmt.has_closing_balance else None, stmt.closing_date,
-                                len(stmt.entries)])
+                copy.write_row(
+                    [
+                        batch_id,
+                        loaded_at,
+                        source,
+                        sha,
+                        parsed.format,
+                        parsed.version,
+                        seq,
+                        stmt.statement_id,
+                        stmt.sequence,
+                        stmt.account_id,
+                        stmt.currency,
+                        stmt.opening_balance if stmt.has_opening_balance else None,
+                        stmt.opening_date,
+                        stmt.closing_balance if stmt.has_closing_balance else None,
+                        stmt.closing_date,
+                        len(stmt.entries),
+                    ]
+                )
         with conn.cursor().copy(
             "copy raw_bank.entries (_batch_id, _loaded_at, _source, file_sha256, statement_seq, statement_id, "
             "account_id, entry_seq, booking_date, value_date, amount, currency, direction, is_reversal, "
@@ -181,11 +231,39 @@ class BankIngest:
         ) as copy:
             for seq, stmt in new_statements:
                 for e in stmt.entries:
-                    copy.write_row([batch_id, loaded_at, source, sha, seq, stmt.statement_id, stmt.account_id,
-                                    e.entry_seq, e.booking_date, e.value_date, e.amount, e.currency, e.direction,
-                                    e.is_reversal, e.bank_reference, e.customer_reference, e.counterparty_name,
-                                    e.counterparty_account, e.remittance_info, e.transaction_code])
-        result = FileResult(path.name, parsed.format, "loaded", len(new_statements), entries, str(credit),
-                            str(debit), warnings=warnings)
+                    copy.write_row(
+                        [
+                            batch_id,
+                            loaded_at,
+                            source,
+                            sha,
+                            seq,
+                            stmt.statement_id,
+                            stmt.account_id,
+                            e.entry_seq,
+                            e.booking_date,
+                            e.value_date,
+                            e.amount,
+                            e.currency,
+                            e.direction,
+                            e.is_reversal,
+                            e.bank_reference,
+                            e.customer_reference,
+                            e.counterparty_name,
+                            e.counterparty_account,
+                            e.remittance_info,
+                            e.transaction_code,
+                        ]
+                    )
+        result = FileResult(
+            path.name,
+            parsed.format,
+            "loaded",
+            len(new_statements),
+            entries,
+            str(credit),
+            str(debit),
+            warnings=warnings,
+        )
         self._record(conn, sha, path, parsed.format, result, batch_id)
         return result

@@ -272,9 +272,7 @@ def assemble_block(fields: list[_Field]) -> _Block:
 # Strict checks of money fields
 # --------------------------------------------------------------------------------------------------
 
-_BALANCE = re.compile(
-    r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d[\d,]*)\s*$"
-)
+_BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d[\d,]*)\s*$")
 _BALANCE_WITH_DOT = re.compile(r"^(?P<head>[CD]\d{6}[A-Z]{3})(?P<int>\d+)\.(?P<frac>\d*)\s*$")
 _STATEMENT_LINE = re.compile(
     r"^(?P<value_date>\d{6})(?P<entry_date>\d{4}|\s{4})?"
@@ -344,9 +342,7 @@ def _entry_date(value_date: date, mmdd: str, where: str) -> date:
     return entry
 
 
-def _normalize_amount(
-    fld: _Field, patterns: tuple[re.Pattern[str], ...], warnings: list[str]
-) -> None:
+def _normalize_amount(fld: _Field, patterns: tuple[re.Pattern[str], ...], warnings: list[str]) -> None:
     """Rewrite an amount with a decimal point (``300.00``) or no comma (``500``) to SWIFT form.
 
     Both are unambiguous deviations seen in real files (Rabobank legacy, Knab); a dot followed
@@ -466,9 +462,7 @@ _LIBRARY_PROCESSORS: dict[str, list[Any]] = {
 
 def _library_parse(text: str) -> Transactions:
     """Run the mt940 library on a small, already validated piece of MT940."""
-    transactions = Transactions(
-        processors=_LIBRARY_PROCESSORS, tags=_LIBRARY_TAGS, options=_LIBRARY_OPTIONS
-    )
+    transactions = Transactions(processors=_LIBRARY_PROCESSORS, tags=_LIBRARY_TAGS, options=_LIBRARY_OPTIONS)
     transactions.parse(text)
     return transactions
 
@@ -621,9 +615,7 @@ def _references(
     if reference and reference.upper() in _STRUCTURED_KEY_SET:
         reference = _clean_ref(structured.get(reference.upper()))
     reference = (
-        reference
-        or _clean_ref(data.get("end_to_end_reference"))
-        or _clean_ref(structured.get("EREF"))
+        reference or _clean_ref(data.get("end_to_end_reference")) or _clean_ref(structured.get("EREF"))
     )
     return reference, name, account
 
@@ -676,9 +668,7 @@ def _statement_number(block: _Block) -> tuple[str | None, str | None]:
         return None, None
     match = _STATEMENT_NUMBER.match(block.number.first)
     if not match:
-        raise BankFileError(
-            f"{block.number.describe()}: malformed statement number {block.number.first!r}"
-        )
+        raise BankFileError(f"{block.number.describe()}: malformed statement number {block.number.first!r}")
     return match["number"] or None, match["sequence"] or None
 
 
@@ -690,8 +680,7 @@ def _statement_identity(block: _Block) -> tuple[str, str | None, str]:
     account = block.account.first.strip() if block.account else ""
     if not account:
         raise BankFileError(
-            f"statement {statement_id} (line {block.reference.line_no}):"
-            " no :25: account identification"
+            f"statement {statement_id} (line {block.reference.line_no}): no :25: account identification"
         )
     return statement_id, sequence, account
 
@@ -713,12 +702,8 @@ def _statement_currency(label: str, opening: _Balance | None, closing: _Balance 
 
 def _parse_balances(block: _Block) -> tuple[_Balance | None, _Balance | None]:
     """Strictly parse the opening and closing balances of a block."""
-    opening = (
-        _library_balance(block.opening, parse_balance(block.opening)) if block.opening else None
-    )
-    closing = (
-        _library_balance(block.closing, parse_balance(block.closing)) if block.closing else None
-    )
+    opening = _library_balance(block.opening, parse_balance(block.opening)) if block.opening else None
+    closing = _library_balance(block.closing, parse_balance(block.closing)) if block.closing else None
     return opening, closing
 
 
@@ -729,9 +714,7 @@ def build_statement(block: _Block) -> BankStatement:
     label = f"statement {statement_id}{seq_text} of account {account}"
     opening, closing = _parse_balances(block)
     currency = _statement_currency(label, opening, closing)
-    entries = tuple(
-        build_entry(entry, seq, currency) for seq, entry in enumerate(block.entries, start=1)
-    )
+    entries = tuple(build_entry(entry, seq, currency) for seq, entry in enumerate(block.entries, start=1))
     return BankStatement(
         statement_id=statement_id,
         sequence=sequence,
@@ -755,9 +738,7 @@ def build_statement(block: _Block) -> BankStatement:
 def _reject_mt942(message_types: set[str], blocks: list[_Block]) -> None:
     """Reject MT942 interim transaction reports: they are not statements."""
     if message_types & _MT942_TYPES:
-        raise BankFileError(
-            "SWIFT header says MT942: interim transaction reports are not statements"
-        )
+        raise BankFileError("SWIFT header says MT942: interim transaction reports are not statements")
     for block in blocks:
         if block.mt942_tags and block.opening is None and block.closing is None:
             tags = ", ".join(sorted({f":{f.tag}:" for f in block.mt942_tags}))

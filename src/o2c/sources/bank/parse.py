@@ -49,9 +49,7 @@ _NOT_STATEMENTS = {
     "camt.060": "camt.060 account reporting requests are not statements",
 }
 _XML_ELEMENT = re.compile(r"<(?:[\w.-]+:)?([A-Za-z][\w.-]*)[\s/>]")
-_MT_TAG = re.compile(
-    r"(?m)^[ \t\x01\x02\x03\x1a]*:(?:20|21|25|28C?|60[FM]?|61|62[FM]?|64|65|86|NS):"
-)
+_MT_TAG = re.compile(r"(?m)^[ \t\x01\x02\x03\x1a]*:(?:20|21|25|28C?|60[FM]?|61|62[FM]?|64|65|86|NS):")
 _SWIFT_HEADER = re.compile(r"\{1:F\d{2}|\{4:")
 _MT942_HEADER = re.compile(r"\{2:[IO]942")
 _MT942_TAG = re.compile(r"(?m)^:(?:13D|34F|90[CD]):")

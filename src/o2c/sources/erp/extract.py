@@ -19,8 +19,28 @@ from o2c.warehouse.db import warehouse_url, with_database
 
 SOURCE = "erp"
 SOURCE_SCHEMA = "sapsr3"
-TABLES = ("KNA1", "KNB1", "KNKK", "KNVP", "ZSD_SALES_REP", "MARA", "MAKT", "T001W", "ZMM_PRICE_BENCH",
-          "TCURR", "VBAK", "VBAP", "VBKD", "VBEP", "LIKP", "LIPS", "VBRK", "VBRP", "BSID", "BSAD")
+TABLES = (
+    "KNA1",
+    "KNB1",
+    "KNKK",
+    "KNVP",
+    "ZSD_SALES_REP",
+    "MARA",
+    "MAKT",
+    "T001W",
+    "ZMM_PRICE_BENCH",
+    "TCURR",
+    "VBAK",
+    "VBAP",
+    "VBKD",
+    "VBEP",
+    "LIKP",
+    "LIPS",
+    "VBRK",
+    "VBRP",
+    "BSID",
+    "BSAD",
+)
 CHANGE_COLUMN = "CHANGED_AT"
 
 
@@ -53,27 +73,47 @@ def _source_columns(src: psycopg.Connection, table: str) -> list[str]:
         raise ErpExtractError(f"ERP table {SOURCE_SCHEMA}.{table} does not exist or is not readable")
     columns = [r[0] for r in rows]
     if CHANGE_COLUMN not in columns:
-        raise ErpExtractError(f"ERP table {table} has no {CHANGE_COLUMN} column: cannot extract incrementally")
+        raise ErpExtractError(
+            f"ERP table {table} has no {CHANGE_COLUMN} column: cannot extract incrementally"
+        )
     return columns
 
 
 def _ensure_raw_table(wh: psycopg.Connection, table: str, columns: list[str]) -> sql.Composed:
     target = sql.SQL("raw_erp.{}").format(sql.Identifier(table.lower()))
-    wh.execute(sql.SQL("create table if not exists {} (_batch_id text not null, "
-                       "_loaded_at timestamptz not null, _source text not null)").format(target))
-    existing = {r[0] for r in wh.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw_erp' and table_name = %s",
-        (table.lower(),))}
+    wh.execute(
+        sql.SQL(
+            "create table if not exists {} (_batch_id text not null, "
+            "_loaded_at timestamptz not null, _source text not null)"
+        ).format(target)
+    )
+    existing = {
+        r[0]
+        for r in wh.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw_erp' and table_name = %s",
+            (table.lower(),),
+        )
+    }
     for column in columns:
         if column.lower() not in existing:
-            wh.execute(sql.SQL("alter table {} add column {} text").format(target, sql.Identifier(column.lower())))
-    wh.execute(sql.SQL("create index if not exists {} on {} (_batch_id)").format(
-        sql.Identifier(f"{table.lower()}_batch_idx"), target))
+            wh.execute(
+                sql.SQL("alter table {} add column {} text").format(target, sql.Identifier(column.lower()))
+            )
+    wh.execute(
+        sql.SQL("create index if not exists {} on {} (_batch_id)").format(
+            sql.Identifier(f"{table.lower()}_batch_idx"), target
+        )
+    )
     return target
 
 
-def extract_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, interval_start: datetime,
-                  interval_end: datetime) -> TableLoad:
+def extract_table(
+    src: psycopg.Connection,
+    wh: psycopg.Connection,
+    table: str,
+    interval_start: datetime,
+    interval_end: datetime,
+) -> TableLoad:
     """Land the rows of ``table`` changed in this interval's window, replacing the interval's batch."""
     columns = _source_columns(src, table)
     with wh.transaction():
@@ -82,27 +122,41 @@ def extract_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, i
         window = resolve_window(wh, SOURCE, table, interval_start, interval_end)
         wh.execute(sql.SQL("delete from {} where _batch_id = %s").format(target), (window.batch_id,))
         loaded_at = wh.execute("select now()").fetchone()[0]  # type: ignore[index]
-        conditions = [sql.SQL("{} <= {}").format(sql.Identifier(CHANGE_COLUMN), sql.Literal(window.extracted_to))]
+        conditions = [
+            sql.SQL("{} <= {}").format(sql.Identifier(CHANGE_COLUMN), sql.Literal(window.extracted_to))
+        ]
         if window.extracted_from is not None:
-            conditions.append(sql.SQL("{} > {}").format(sql.Identifier(CHANGE_COLUMN),
-                                                         sql.Literal(window.extracted_from)))
+            conditions.append(
+                sql.SQL("{} > {}").format(sql.Identifier(CHANGE_COLUMN), sql.Literal(window.extracted_from))
+            )
         select = sql.SQL("copy (select {}, {}, {}, {} from {}.{} where {}) to stdout").format(
             sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            sql.Literal(window.batch_id), sql.Literal(loaded_at), sql.Literal(f"erp:{SOURCE_SCHEMA}.{table}"),
-            sql.Identifier(SOURCE_SCHEMA), sql.Identifier(table), sql.SQL(" and ").join(conditions))
+            sql.Literal(window.batch_id),
+            sql.Literal(loaded_at),
+            sql.Literal(f"erp:{SOURCE_SCHEMA}.{table}"),
+            sql.Identifier(SOURCE_SCHEMA),
+            sql.Identifier(table),
+            sql.SQL(" and ").join(conditions),
+        )
         insert = sql.SQL("copy {} ({}, _batch_id, _loaded_at, _source) from stdin").format(
-            target, sql.SQL(", ").join(sql.Identifier(c.lower()) for c in columns))
+            target, sql.SQL(", ").join(sql.Identifier(c.lower()) for c in columns)
+        )
         with src.cursor().copy(select) as reader, wh.cursor().copy(insert) as writer:
             for chunk in reader:
                 writer.write(chunk)
-        count = wh.execute(sql.SQL("select count(*) from {} where _batch_id = %s").format(target),
-                           (window.batch_id,)).fetchone()[0]  # type: ignore[index]
+        count = wh.execute(
+            sql.SQL("select count(*) from {} where _batch_id = %s").format(target), (window.batch_id,)
+        ).fetchone()[0]  # type: ignore[index]
         record_batch(wh, window, SOURCE, table, interval_start, interval_end, count)
     return TableLoad(table, window.batch_id, count, window.extracted_from, window.extracted_to)
 
 
-def extract_erp(interval_start: datetime, interval_end: datetime, settings: Settings | None = None,
-                tables: tuple[str, ...] = TABLES) -> list[TableLoad]:
+def extract_erp(
+    interval_start: datetime,
+    interval_end: datetime,
+    settings: Settings | None = None,
+    tables: tuple[str, ...] = TABLES,
+) -> list[TableLoad]:
     """Extract every ERP table for one data interval; each table lands in its own transaction."""
     s = settings or load_settings()
     try:

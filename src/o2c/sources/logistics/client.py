@@ -25,8 +25,14 @@ def _iso(moment: datetime) -> str:
 
 
 class LogisticsClient:
-    def __init__(self, base_url: str, page_size: int = 200, max_attempts: int = 6, timeout: float = 30,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        page_size: int = 200,
+        max_attempts: int = 6,
+        timeout: float = 30,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         self.max_attempts = max_attempts
@@ -76,7 +82,9 @@ class LogisticsClient:
             payload = self._get(f"{self.base_url}/v1/shipments?{urlencode(query)}")
             for record in payload["data"]:
                 if not isinstance(record, dict) or "shipment_id" not in record or "updated_at" not in record:
-                    raise LogisticsAPIError(f"page {page}: a record lacks shipment_id/updated_at: {record!r:.200}")
+                    raise LogisticsAPIError(
+                        f"{self.base_url} page {page}: a record lacks shipment_id/updated_at: {record!r:.200}"
+                    )
                 yield record
             next_page = payload.get("next_page")
             page = int(next_page) if next_page else None
