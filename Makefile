@@ -48,7 +48,7 @@ e2e: install ## end-to-end tests (real Airflow DAG runs)
 lint: install ## ruff and sqlfluff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	O2C_DBT_LINT=1 $(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
+	$(O2C) lint-sql
 
 typecheck: install ## mypy on src/
 	$(VENV)/bin/mypy src

@@ -43,8 +43,13 @@ def _parse() -> dict:
 
     env = airflow_env(load_settings())
     env["O2C_TASK_RETRIES"] = "2"
-    result = subprocess.run([sys.executable, "-c", PARSE, str(PROJECT_ROOT / "dags")], capture_output=True,
-                            text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", PARSE, str(PROJECT_ROOT / "dags")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

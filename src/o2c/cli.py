@@ -117,6 +117,21 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover
 
 
+def cmd_lint_sql(args: argparse.Namespace) -> int:
+    """sqlfluff with the dbt templater needs a live warehouse to compile against: give it ours."""
+    from o2c.transform.build import dbt_env
+    from o2c.warehouse.db import warehouse_url
+
+    s = load_settings()
+    env = {**dbt_env(warehouse_url(s), s), "O2C_DBT_LINT": "1"}
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    project = s.dbt_project_dir
+    targets = args.paths or [str(project / "models"), str(project / "tests"), str(project / "macros")]
+    os.chdir(project.parent)
+    os.execve(str(sqlfluff), [str(sqlfluff), args.action, *targets], env)  # noqa: S606
+    return 0  # pragma: no cover
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from o2c.simulate.driver import Simulation
     from o2c.warehouse.embedded import EmbeddedWarehouse
@@ -167,6 +182,11 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("airflow", help="run Airflow with o2c's environment")
     a.add_argument("rest", nargs=argparse.REMAINDER)
     a.set_defaults(func=cmd_airflow)
+
+    ls = sub.add_parser("lint-sql", help="sqlfluff over the dbt project, compiled against the warehouse")
+    ls.add_argument("action", nargs="?", default="lint", choices=["lint", "fix"])
+    ls.add_argument("paths", nargs="*")
+    ls.set_defaults(func=cmd_lint_sql)
 
     st = sub.add_parser("stop", help="stop the simulator API and the embedded warehouse")
     st.set_defaults(func=cmd_stop)

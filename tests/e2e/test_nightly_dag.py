@@ -37,9 +37,16 @@ class Inbox:
         message = message_from_bytes(envelope.content)
         body = "".join(
             part.get_payload(decode=True).decode("utf-8")
-            for part in message.walk() if part.get_content_type() == "text/plain"
+            for part in message.walk()
+            if part.get_content_type() == "text/plain"
         )
-        self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(make_header(decode_header(message["Subject"]))), "body": body})
+        self.messages.append(
+            {
+                "to": list(envelope.rcpt_tos),
+                "subject": str(make_header(decode_header(message["Subject"]))),
+                "body": body,
+            }
+        )
         return "250 OK"
 
 
@@ -77,10 +84,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
 
 def counts(settings: Settings) -> dict[str, int]:
     with psycopg.connect(warehouse_url(settings), autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema in ('raw_erp', 'raw_logistics', 'raw_bank', 'marts', 'ops') "
-            "and table_type = 'BASE TABLE' and table_name not in ('check_runs') order by 1")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_schema in ('raw_erp', 'raw_logistics', 'raw_bank', 'marts', 'ops') "
+                "and table_type = 'BASE TABLE' and table_name not in ('check_runs') order by 1"
+            )
+        ]
         return {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
 
 
@@ -95,18 +106,27 @@ def test_history_then_a_night_flags_every_case_and_alerts_each_owner(stack) -> N
     first_run = list(inbox.messages)
     sim.advance(night)
     run_dag(night, airflow, log)
-    second_run = inbox.messages[len(first_run):]
+    second_run = inbox.messages[len(first_run) :]
 
     rules = load_rules(settings.expectations_dir)
     expected = expected_cases(settings.sim_dir / "ground_truth", night, rules)
     with psycopg.connect(warehouse_url(settings), autocommit=True) as conn:
         flagged = flagged_exceptions(conn, night)
         reps = dict(conn.execute("select sales_rep_id, email from marts.dim_sales_reps").fetchall())
-        owners_new = {r[0] for r in conn.execute(
-            "select owner_rep_id from marts.fct_order_exceptions where first_seen_date = %s and status = 'open'",
-            (night,))}
-        owners_history = {r[0] for r in conn.execute(
-            "select distinct owner_rep_id from ops.exception_observations where as_of_date = %s", (history,))}
+        owners_new = {
+            r[0]
+            for r in conn.execute(
+                "select owner_rep_id from marts.fct_order_exceptions where first_seen_date = %s and status = 'open'",
+                (night,),
+            )
+        }
+        owners_history = {
+            r[0]
+            for r in conn.execute(
+                "select distinct owner_rep_id from ops.exception_observations where as_of_date = %s",
+                (history,),
+            )
+        }
         alert_rows = conn.execute("select as_of_date, recipient, status from ops.alert_log").fetchall()
     for rule in score(expected, flagged):
         assert rule.expected > 0, rule.rule_id

@@ -80,7 +80,9 @@ def _serve(body: bytes, status: int = 200) -> ThreadingHTTPServer:
 def test_garbage_fails_with_the_url_and_reason(body: bytes, status: int, message: str) -> None:
     server = _serve(body, status)
     try:
-        client = LogisticsClient(f"http://127.0.0.1:{server.server_address[1]}", max_attempts=3, sleep=lambda _: None)
+        client = LogisticsClient(
+            f"http://127.0.0.1:{server.server_address[1]}", max_attempts=3, sleep=lambda _: None
+        )
         with pytest.raises(LogisticsAPIError, match=message) as info:
             list(client.shipments(None))
         assert "127.0.0.1" in str(info.value)

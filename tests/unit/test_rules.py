@@ -28,9 +28,11 @@ def test_catalog_has_bilingual_rules_with_thresholds() -> None:
 
 def test_a_broken_catalog_names_the_rule_and_field(tmp_path: Path) -> None:
     shutil.copy(EXPECTATIONS / "abnormal_orders.py", tmp_path)
-    text = (EXPECTATIONS / "rules.yml").read_text().replace("    severity: high\n", "    severity: urgent\n", 1)
+    text = (
+        (EXPECTATIONS / "rules.yml").read_text().replace("    severity: high\n", "    severity: urgent\n", 1)
+    )
     (tmp_path / "rules.yml").write_text(text)
-    with pytest.raises(RuleCatalogError, match="ORD_OVERDUE.*urgent"):
+    with pytest.raises(RuleCatalogError, match=r"ORD_OVERDUE.*urgent"):
         load_rules(tmp_path)
     (tmp_path / "rules.yml").write_text("rules: {}\n")
     with pytest.raises(RuleCatalogError, match="no 'rules'"):
@@ -59,7 +61,12 @@ def test_scorecard_applies_grace_and_visibility(tmp_path: Path) -> None:
     )
     rules = {"ORD_OVERDUE": {"grace_days": 0}, "PRICE_BAND": {}, "QTY_TOLERANCE": {}, "AR_OVERDUE": {}}
     expected = expected_cases(tmp_path, date(2026, 9, 21), rules)
-    assert expected == {"ORD_OVERDUE": {"A"}, "PRICE_BAND": {"P"}, "QTY_TOLERANCE": set(), "AR_OVERDUE": set()}
+    assert expected == {
+        "ORD_OVERDUE": {"A"},
+        "PRICE_BAND": {"P"},
+        "QTY_TOLERANCE": set(),
+        "AR_OVERDUE": set(),
+    }
     scores = {s.rule_id: s for s in score(expected, {"ORD_OVERDUE": {"A", "X"}, "PRICE_BAND": set()})}
     assert scores["ORD_OVERDUE"].precision == 0.5 and scores["ORD_OVERDUE"].recall == 1.0
     assert scores["ORD_OVERDUE"].false_positives == ["X"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -59,7 +60,11 @@ def test_default_scale_is_a_mid_size_trader(default_world) -> None:
     assert len(order_lines) >= 5000
     assert default_world.config.days == 120
     assert Counter(c.rule_id for c in default_world.cases).keys() == {
-        RULE_ORDER_OVERDUE, RULE_QTY_TOLERANCE, RULE_PRICE_BAND, RULE_AR_OVERDUE}
+        RULE_ORDER_OVERDUE,
+        RULE_QTY_TOLERANCE,
+        RULE_PRICE_BAND,
+        RULE_AR_OVERDUE,
+    }
 
 
 def test_clean_invoices_are_paid_by_their_due_date(default_world) -> None:
@@ -78,13 +83,16 @@ def test_clean_invoices_are_paid_by_their_due_date(default_world) -> None:
 
 def test_erp_as_of_shows_late_changes_only_after_they_happen(small_world) -> None:
     revised = [
-        (key, versions) for key, versions in small_world.erp["VBAP"].items()
+        (key, versions)
+        for key, versions in small_world.erp["VBAP"].items()
         if len(versions) > 1 and versions[0][1] and versions[-1][1]
     ]
     assert revised, "the simulator must change some order lines after creation"
     key, versions = revised[0]
     first_at, last_at = versions[0][0], max(v[0] for v in versions)
-    before = {(r["VBELN"], r["POSNR"]): r for r in small_world.erp_as_of("VBAP", last_at - timedelta(seconds=1))}
+    before = {
+        (r["VBELN"], r["POSNR"]): r for r in small_world.erp_as_of("VBAP", last_at - timedelta(seconds=1))
+    }
     after = {(r["VBELN"], r["POSNR"]): r for r in small_world.erp_as_of("VBAP", last_at)}
     assert before[key]["CHANGED_AT"] < after[key]["CHANGED_AT"] == last_at
     assert first_at <= before[key]["CHANGED_AT"]
@@ -116,7 +124,7 @@ def test_statements_carry_balances_forward(small_world) -> None:
     for stmt in statements(small_world):
         by_currency.setdefault(stmt.currency, []).append(stmt)
     for series in by_currency.values():
-        for previous, current in zip(series, series[1:], strict=False):
+        for previous, current in itertools.pairwise(series):
             assert current.opening == previous.closing
     credits = sum(p.amount for p in small_world.payments if p.booking_date <= SMALL.end)
     assert credits > Decimal(0)

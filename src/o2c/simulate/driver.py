@@ -198,8 +198,12 @@ class Simulation:
             stderr=log,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "O2C_HOME": str(self.settings.home), "O2C_SIM_DIR": str(self.dir),
-                 "O2C_LOGISTICS_API_URL": self.settings.logistics_api_url},
+            env={
+                **os.environ,
+                "O2C_HOME": str(self.settings.home),
+                "O2C_SIM_DIR": str(self.dir),
+                "O2C_LOGISTICS_API_URL": self.settings.logistics_api_url,
+            },
         )
         self.api_pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + 60

@@ -9,13 +9,16 @@ rates as (
     where rate_type = '{{ var("reporting_rate_type") }}'
 ),
 
+bounds as (
+    select min(valid_from_date) as first_date from rates
+),
+
 days as (
-    select cast(day as date) as rate_date
-    from generate_series(
-        (select min(valid_from_date) from rates),
-        {{ as_of_date() }} + 366,
-        interval '1 day'
-    ) as day
+    select cast(calendar_day as date) as rate_date
+    from bounds
+    cross join
+        lateral
+        generate_series(first_date, {{ as_of_date() }} + 366, interval '1 day') as calendar_day
 ),
 
 usd_cny as (

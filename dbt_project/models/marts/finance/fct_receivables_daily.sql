@@ -18,17 +18,20 @@ customers as (select * from {{ ref('stg_erp__customers') }}),
 
 fx as (select * from {{ ref('int_fx_rates_daily') }}),
 
+bounds as (
+    {% if is_incremental() %}
+        select {{ as_of_date() }} - 3 as first_date
+    {% else %}
+        select min(posting_date) as first_date from items
+    {% endif %}
+),
+
 dates as (
-    select cast(day as date) as snapshot_date
-    from generate_series(
-        {% if is_incremental() %}
-            {{ as_of_date() }} - 3,
-        {% else %}
-            (select min(posting_date) from items),
-        {% endif %}
-        {{ as_of_date() }},
-        interval '1 day'
-    ) as day
+    select cast(calendar_day as date) as snapshot_date
+    from bounds
+    cross join
+        lateral
+        generate_series(first_date, {{ as_of_date() }}, interval '1 day') as calendar_day
 ),
 
 open_items as (
@@ -44,8 +47,8 @@ open_items as (
         dates.snapshot_date - items.net_due_date as days_past_due
     from dates
     inner join items
-        on items.posting_date <= dates.snapshot_date
-        and (items.clearing_date is null or items.clearing_date > dates.snapshot_date)
+        on dates.snapshot_date >= items.posting_date
+            and (items.clearing_date is null or dates.snapshot_date < items.clearing_date)
 ),
 
 final as (

@@ -69,11 +69,11 @@ priced as (
     from orders
     inner join benchmarks
         on orders.product_id = benchmarks.product_id
-        and benchmarks.price_month = cast(date_trunc('month', orders.order_date) as date)
+            and benchmarks.price_month = cast(date_trunc('month', orders.order_date) as date)
     inner join fx as fx_usd
-        on fx_usd.currency_code = orders.currency_code and fx_usd.rate_date = orders.order_date
+        on orders.currency_code = fx_usd.currency_code and orders.order_date = fx_usd.rate_date
     inner join fx as fx_order
-        on fx_order.currency_code = benchmarks.currency_code and fx_order.rate_date = orders.order_date
+        on benchmarks.currency_code = fx_order.currency_code and orders.order_date = fx_order.rate_date
 ),
 
 final as (

@@ -1,6 +1,8 @@
 with
 
-prices as ({{ erp_latest('zmm_price_bench', ['matnr', 'spmon']) }}),
+prices as (
+    {{ erp_latest('zmm_price_bench', ['matnr', 'spmon']) }}
+),
 
 final as (
     select

@@ -1,6 +1,8 @@
 with
 
-items as ({{ erp_latest('vbrp', ['vbeln', 'posnr']) }}),
+items as (
+    {{ erp_latest('vbrp', ['vbeln', 'posnr']) }}
+),
 
 final as (
     select

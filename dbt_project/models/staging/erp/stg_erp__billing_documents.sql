@@ -1,6 +1,8 @@
 with
 
-headers as ({{ erp_latest('vbrk', ['vbeln']) }}),
+headers as (
+    {{ erp_latest('vbrk', ['vbeln']) }}
+),
 
 final as (
     select

@@ -2,26 +2,62 @@
     its BSID row was deleted in the ERP, which a change-timestamp extract cannot see, so BSAD wins. -#}
 with
 
-open_items as ({{ erp_latest('bsid', ['bukrs', 'belnr', 'gjahr', 'buzei']) }}),
+open_items as (
+    {{ erp_latest('bsid', ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
+),
 
-cleared_items as ({{ erp_latest('bsad', ['bukrs', 'belnr', 'gjahr', 'buzei']) }}),
+cleared_items as (
+    {{ erp_latest('bsad', ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
+),
 
 unioned as (
     select
-        bukrs, belnr, gjahr, buzei, kunnr, budat, bldat, zfbdt, zbd1t, zterm, shkzg, wrbtr, waers,
-        xblnr, vbeln, null as augdt, null as augbl, 0 as priority
+        bukrs,
+        belnr,
+        gjahr,
+        buzei,
+        kunnr,
+        budat,
+        bldat,
+        zfbdt,
+        zbd1t,
+        zterm,
+        shkzg,
+        wrbtr,
+        waers,
+        xblnr,
+        vbeln,
+        null as augdt,
+        null as augbl,
+        0 as priority
     from open_items
     union all
     select
-        bukrs, belnr, gjahr, buzei, kunnr, budat, bldat, zfbdt, zbd1t, zterm, shkzg, wrbtr, waers,
-        xblnr, vbeln, augdt, augbl, 1 as priority
+        bukrs,
+        belnr,
+        gjahr,
+        buzei,
+        kunnr,
+        budat,
+        bldat,
+        zfbdt,
+        zbd1t,
+        zterm,
+        shkzg,
+        wrbtr,
+        waers,
+        xblnr,
+        vbeln,
+        augdt,
+        augbl,
+        1 as priority
     from cleared_items
 ),
 
 latest as (
     select distinct on (bukrs, belnr, gjahr, buzei) *
     from unioned
-    order by bukrs, belnr, gjahr, buzei, priority desc
+    order by bukrs asc, belnr asc, gjahr asc, buzei asc, priority desc
 ),
 
 final as (

@@ -1,10 +1,16 @@
 with
 
-customers as ({{ erp_latest('kna1', ['kunnr']) }}),
+customers as (
+    {{ erp_latest('kna1', ['kunnr']) }}
+),
 
-company as ({{ erp_latest('knb1', ['kunnr', 'bukrs']) }}),
+company as (
+    {{ erp_latest('knb1', ['kunnr', 'bukrs']) }}
+),
 
-credit as ({{ erp_latest('knkk', ['kunnr', 'kkber']) }}),
+credit as (
+    {{ erp_latest('knkk', ['kunnr', 'kkber']) }}
+),
 
 partners as (
     select * from ({{ erp_latest('knvp', ['kunnr', 'vkorg', 'parvw']) }}) as knvp

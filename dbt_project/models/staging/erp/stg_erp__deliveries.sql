@@ -1,8 +1,12 @@
 with
 
-headers as ({{ erp_latest('likp', ['vbeln']) }}),
+headers as (
+    {{ erp_latest('likp', ['vbeln']) }}
+),
 
-items as ({{ erp_latest('lips', ['vbeln', 'posnr']) }}),
+items as (
+    {{ erp_latest('lips', ['vbeln', 'posnr']) }}
+),
 
 final as (
     select

@@ -1,6 +1,8 @@
 with
 
-rates as ({{ erp_latest('tcurr', ['kurst', 'fcurr', 'tcurr', 'gdatu']) }}),
+rates as (
+    {{ erp_latest('tcurr', ['kurst', 'fcurr', 'tcurr', 'gdatu']) }}
+),
 
 final as (
     select

@@ -1,8 +1,12 @@
 with
 
-materials as ({{ erp_latest('mara', ['matnr']) }}),
+materials as (
+    {{ erp_latest('mara', ['matnr']) }}
+),
 
-texts as ({{ erp_latest('makt', ['matnr', 'spras']) }}),
+texts as (
+    {{ erp_latest('makt', ['matnr', 'spras']) }}
+),
 
 final as (
     select

@@ -1,6 +1,8 @@
 with
 
-plants as ({{ erp_latest('t001w', ['werks']) }}),
+plants as (
+    {{ erp_latest('t001w', ['werks']) }}
+),
 
 final as (
     select

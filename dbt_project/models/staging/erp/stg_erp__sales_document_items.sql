@@ -1,6 +1,8 @@
 with
 
-items as ({{ erp_latest('vbap', ['vbeln', 'posnr']) }}),
+items as (
+    {{ erp_latest('vbap', ['vbeln', 'posnr']) }}
+),
 
 final as (
     select

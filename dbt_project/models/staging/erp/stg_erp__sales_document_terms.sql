@@ -1,6 +1,8 @@
 with
 
-terms as ({{ erp_latest('vbkd', ['vbeln', 'posnr']) }}),
+terms as (
+    {{ erp_latest('vbkd', ['vbeln', 'posnr']) }}
+),
 
 final as (
     select

@@ -1,6 +1,8 @@
 with
 
-headers as ({{ erp_latest('vbak', ['vbeln']) }}),
+headers as (
+    {{ erp_latest('vbak', ['vbeln']) }}
+),
 
 final as (
     select

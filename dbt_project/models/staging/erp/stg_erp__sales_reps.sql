@@ -1,6 +1,8 @@
 with
 
-reps as ({{ erp_latest('zsd_sales_rep', ['pernr']) }}),
+reps as (
+    {{ erp_latest('zsd_sales_rep', ['pernr']) }}
+),
 
 final as (
     select

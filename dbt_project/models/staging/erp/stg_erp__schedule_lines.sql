@@ -1,6 +1,8 @@
 with
 
-schedule as ({{ erp_latest('vbep', ['vbeln', 'posnr', 'etenr']) }}),
+schedule as (
+    {{ erp_latest('vbep', ['vbeln', 'posnr', 'etenr']) }}
+),
 
 final as (
     select

@@ -4,7 +4,7 @@ versions as (
     select distinct on (shipment_id) *
     from {{ source('logistics', 'shipments') }}
     where updated_at <= {{ as_of_cutoff() }}
-    order by shipment_id, updated_at desc, _loaded_at desc
+    order by shipment_id asc, updated_at desc, _loaded_at desc
 ),
 
 final as (
@@ -26,7 +26,7 @@ final as (
         cast(payload ->> 'etd_actual' as date) as etd_actual_date,
         cast(payload ->> 'eta_actual' as date) as eta_actual_date,
         payload ->> 'status' as shipment_status,
-        jsonb_array_length(coalesce(payload -> 'containers', '[]'::jsonb)) as container_count,
+        jsonb_array_length(coalesce(payload -> 'containers', cast('[]' as jsonb))) as container_count,
         updated_at
     from versions
 )
