@@ -147,7 +147,7 @@ def print_summary(settings: Settings, as_of: date, elapsed: float, mailbox: Path
     url = warehouse_url(settings)
     print("\nwhere to look next")
     print(
-        f"  warehouse:   {redact(url)}   (full URL: `o2c warehouse url`; BI tools connect read-only to marts)"
+        f"  warehouse:   {redact(url)}   (full URL with password: `o2c warehouse url`; BI tools query the marts schema)"
     )
     print("  airflow:     make airflow   → http://127.0.0.1:8080 (admin password printed at start)")
     print(f"  alert outbox: {settings.outbox_dir}")
