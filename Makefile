@@ -56,6 +56,8 @@ typecheck: install ## mypy on src/
 airflow: install ## start Airflow 3 (standalone) on 127.0.0.1:8080; prints the generated admin password
 	$(O2C) warehouse start >/dev/null
 	-$(O2C) simulate start-api >/dev/null 2>&1
+	@echo "Airflow UI: http://127.0.0.1:$${O2C_AIRFLOW_PORT:-8080}  user: admin  password: generated on first start," \
+	      "printed below then, and kept in $${O2C_HOME:-.o2c}/airflow/simple_auth_manager_passwords.json.generated"
 	$(O2C) airflow standalone
 
 stop: install ## stop the simulator's API and the embedded warehouse

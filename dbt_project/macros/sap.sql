@@ -6,12 +6,21 @@
     end
 {%- endmacro %}
 
-{#- The latest version of each ERP row known at the run's cutoff (raw keeps every extracted version). -#}
+{#- Each ERP row as known at the run's cutoff: its latest version changed by then. A row whose every
+    extracted version is later (it changed after the cutoff before o2c first read it, e.g. an invoice
+    cleared after the as-of date of a backfill) falls back to its earliest extracted version; models then
+    keep only what exists by the as-of date using business dates (posting, order, invoice dates). -#}
 {% macro erp_latest(table, keys) -%}
     select distinct on ({{ keys | join(', ') }}) *
     from {{ source('erp', table) }}
-    where cast(changed_at as timestamptz) <= {{ as_of_cutoff() }}
-    order by {{ keys | join(', ') }}, cast(changed_at as timestamptz) desc, _loaded_at desc
+    order by
+        {{ keys | join(', ') }},
+        cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} desc,
+        case
+            when cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} then cast(changed_at as timestamptz)
+        end desc nulls last,
+        cast(changed_at as timestamptz) asc,
+        _loaded_at desc
 {%- endmacro %}
 
 {#- Days past due to aging bucket (DESIGN.md 6). -#}

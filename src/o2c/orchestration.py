@@ -7,6 +7,7 @@ all see the same configuration. An ``AIRFLOW__*`` variable already set in the en
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from o2c.config import PROJECT_ROOT, Settings
@@ -46,4 +47,8 @@ def airflow_env(settings: Settings, base: dict[str, str] | None = None) -> dict[
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
+    # `airflow standalone` starts its components as `airflow ...` from PATH: use this environment's
+    venv_bin = str(Path(sys.executable).parent)
+    if env.get("PATH", "").split(os.pathsep)[0] != venv_bin:
+        env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
     return env

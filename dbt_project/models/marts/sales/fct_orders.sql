@@ -27,7 +27,7 @@ orders as (
         documents.customer_po_number
     from items
     inner join documents on items.sales_document_id = documents.sales_document_id
-    where documents.document_category = 'order'
+    where documents.document_category = 'order' and documents.document_date <= {{ as_of_date() }}
 ),
 
 promised as (

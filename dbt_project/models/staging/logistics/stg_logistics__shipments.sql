@@ -1,10 +1,17 @@
 with
 
+{# Latest version at the cutoff; a shipment booked by then but first read later falls back to its
+   earliest version read (see erp_latest). #}
 versions as (
     select distinct on (shipment_id) *
     from {{ source('logistics', 'shipments') }}
-    where updated_at <= {{ as_of_cutoff() }}
-    order by shipment_id asc, updated_at desc, _loaded_at desc
+    where cast(payload -> 'events' -> 0 ->> 'at' as timestamptz) <= {{ as_of_cutoff() }}
+    order by
+        shipment_id asc,
+        updated_at <= {{ as_of_cutoff() }} desc,
+        case when updated_at <= {{ as_of_cutoff() }} then updated_at end desc nulls last,
+        updated_at asc,
+        _loaded_at desc
 ),
 
 final as (
