@@ -12,6 +12,24 @@ Q = "numeric(15,3)"  # quantity
 A = "numeric(17,2)"  # amount
 P = "numeric(13,4)"  # price per unit
 
+CUSTOMER_ITEM: list[tuple[str, str]] = [
+    ("BUKRS", "varchar(4)"),
+    ("KUNNR", "varchar(10)"),
+    ("GJAHR", "varchar(4)"),
+    ("BELNR", "varchar(10)"),
+    ("BUZEI", "varchar(3)"),
+    ("BUDAT", D),
+    ("BLDAT", D),
+    ("ZFBDT", D),
+    ("ZBD1T", "numeric(3,0)"),
+    ("ZTERM", "varchar(4)"),
+    ("SHKZG", "varchar(1)"),
+    ("WRBTR", A),
+    ("WAERS", "varchar(5)"),
+    ("XBLNR", "varchar(16)"),
+    ("VBELN", "varchar(10)"),
+]
+
 TABLES: dict[str, list[tuple[str, str]]] = {
     "KNA1": [
         ("KUNNR", "varchar(10)"),
@@ -165,42 +183,9 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("VGBEL", "varchar(10)"),
         ("VGPOS", "varchar(6)"),
     ],
-    "BSID": [
-        ("BUKRS", "varchar(4)"),
-        ("KUNNR", "varchar(10)"),
-        ("GJAHR", "varchar(4)"),
-        ("BELNR", "varchar(10)"),
-        ("BUZEI", "varchar(3)"),
-        ("BUDAT", D),
-        ("BLDAT", D),
-        ("ZFBDT", D),
-        ("ZBD1T", "numeric(3,0)"),
-        ("ZTERM", "varchar(4)"),
-        ("SHKZG", "varchar(1)"),
-        ("WRBTR", A),
-        ("WAERS", "varchar(5)"),
-        ("XBLNR", "varchar(16)"),
-        ("VBELN", "varchar(10)"),
-    ],
-    "BSAD": [
-        ("BUKRS", "varchar(4)"),
-        ("KUNNR", "varchar(10)"),
-        ("GJAHR", "varchar(4)"),
-        ("BELNR", "varchar(10)"),
-        ("BUZEI", "varchar(3)"),
-        ("BUDAT", D),
-        ("BLDAT", D),
-        ("ZFBDT", D),
-        ("ZBD1T", "numeric(3,0)"),
-        ("ZTERM", "varchar(4)"),
-        ("SHKZG", "varchar(1)"),
-        ("WRBTR", A),
-        ("WAERS", "varchar(5)"),
-        ("XBLNR", "varchar(16)"),
-        ("VBELN", "varchar(10)"),
-        ("AUGDT", D),
-        ("AUGBL", "varchar(10)"),
-    ],
+    # open (BSID) and cleared (BSAD) customer items share their layout; BSAD adds the clearing
+    "BSID": CUSTOMER_ITEM,
+    "BSAD": [*CUSTOMER_ITEM, ("AUGDT", D), ("AUGBL", "varchar(10)")],
 }
 
 KEYS: dict[str, tuple[str, ...]] = {
