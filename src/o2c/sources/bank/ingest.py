@@ -169,9 +169,9 @@ class BankIngest:
                     stmt.statement_id,
                     stmt.sequence,
                     stmt.opening_date,
-                    stmt.opening_balance if stmt.has_opening_balance else None,
+                    stmt.stated_opening_balance,
                     stmt.closing_date,
-                    stmt.closing_balance if stmt.has_closing_balance else None,
+                    stmt.stated_closing_balance,
                     len(stmt.entries),
                 ),
             ).fetchone()
@@ -216,9 +216,9 @@ class BankIngest:
                         stmt.sequence,
                         stmt.account_id,
                         stmt.currency,
-                        stmt.opening_balance if stmt.has_opening_balance else None,
+                        stmt.stated_opening_balance,
                         stmt.opening_date,
-                        stmt.closing_balance if stmt.has_closing_balance else None,
+                        stmt.stated_closing_balance,
                         stmt.closing_date,
                         len(stmt.entries),
                     ]

@@ -86,6 +86,16 @@ class BankStatement:
     """False when the source carried no closing balance (the value is then a placeholder)."""
 
     @property
+    def stated_opening_balance(self) -> Decimal | None:
+        """The opening balance as the bank stated it; ``None`` when the file carried none."""
+        return self.opening_balance if self.has_opening_balance else None
+
+    @property
+    def stated_closing_balance(self) -> Decimal | None:
+        """The closing balance as the bank stated it; ``None`` when the file carried none."""
+        return self.closing_balance if self.has_closing_balance else None
+
+    @property
     def credit_total(self) -> Decimal:
         """Sum of the amounts of all ``CRDT`` entries."""
         return sum((e.amount for e in self.entries if e.direction == CREDIT), _ZERO)
