@@ -1,0 +1,144 @@
+"""The simulated trader's fixed catalog: commodities, plants, reps, customer names, countries, ports, payment
+terms, rule ids, and the small helpers (money, SAP dates, business-time moments) every builder uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from o2c.config import BUSINESS_TZ
+
+Row = dict[str, Any]
+
+COMMODITIES: dict[str, list[tuple[str, str, int]]] = {
+    # commodity group -> (English name, Chinese name, base USD/MT)
+    "CHEM": [
+        ("Methanol", "甲醇", 330),
+        ("PTA", "精对苯二甲酸", 780),
+        ("MEG", "乙二醇", 560),
+        ("Caustic Soda 50%", "液碱50%", 420),
+        ("PVC Resin SG-5", "PVC树脂SG-5", 830),
+        ("Styrene Monomer", "苯乙烯", 1050),
+    ],
+    "METL": [
+        ("Copper Cathode", "电解铜", 9200),
+        ("Aluminium Ingot", "铝锭", 2450),
+        ("Zinc Ingot", "锌锭", 2700),
+        ("Nickel Briquette", "镍豆", 16500),
+        ("Steel Billet", "钢坯", 520),
+        ("HRC Coil", "热轧卷板", 600),
+    ],
+    "AGRI": [
+        ("Soybeans", "大豆", 480),
+        ("Yellow Corn", "玉米", 230),
+        ("Milling Wheat", "小麦", 260),
+        ("Crude Palm Oil", "毛棕榈油", 900),
+        ("Raw Sugar", "原糖", 480),
+        ("Cotton", "棉花", 1750),
+    ],
+    "PLAS": [
+        ("Polypropylene", "聚丙烯", 1020),
+        ("HDPE", "高密度聚乙烯", 1080),
+        ("LLDPE", "线性低密度聚乙烯", 1000),
+        ("ABS Resin", "ABS树脂", 1450),
+        ("PET Chips", "聚酯切片", 900),
+        ("EVA", "乙烯-醋酸乙烯共聚物", 1600),
+    ],
+}
+
+PLANTS = [
+    ("CN01", "Shanghai Waigaoqiao DC", "Shanghai", "CN"),
+    ("CN02", "Tianjin Port DC", "Tianjin", "CN"),
+    ("CN03", "Ningbo Zhoushan DC", "Ningbo", "CN"),
+    ("SG01", "Singapore Jurong DC", "Singapore", "SG"),
+]
+
+REP_NAMES = [
+    ("Li Wei", "李伟", "East China"),
+    ("Wang Fang", "王芳", "North China"),
+    ("Zhang Min", "张敏", "South China"),
+    ("Chen Jie", "陈杰", "South-East Asia"),
+    ("Liu Yang", "刘洋", "Korea & Japan"),
+    ("Zhao Lei", "赵磊", "South Asia"),
+    ("Sun Li", "孙丽", "Middle East"),
+    ("Zhou Tao", "周涛", "Europe"),
+]
+
+CUSTOMER_STEMS = [
+    ("Huaxin", "华信"),
+    ("Jinlong", "金龙"),
+    ("Hengtai", "恒泰"),
+    ("Dongfang", "东方"),
+    ("Xinghai", "星海"),
+    ("Ruifeng", "瑞丰"),
+    ("Tianyuan", "天元"),
+    ("Baoli", "宝利"),
+    ("Zhongcheng", "中诚"),
+    ("Yongsheng", "永盛"),
+    ("Guotai", "国泰"),
+    ("Haitong", "海通"),
+    ("Minsheng", "民生"),
+    ("Kaiyuan", "开元"),
+    ("Longteng", "龙腾"),
+    ("Shengda", "盛达"),
+]
+CUSTOMER_KINDS = [
+    ("Chemicals", "化工"),
+    ("Metals", "金属"),
+    ("Trading", "贸易"),
+    ("Industrial", "实业"),
+    ("Materials", "材料"),
+    ("Plastics", "塑料"),
+    ("Agri", "农业"),
+]
+COUNTRIES = [
+    ("CN", "Shanghai", "CNY"),
+    ("CN", "Jiangsu", "CNY"),
+    ("CN", "Zhejiang", "CNY"),
+    ("CN", "Guangdong", "CNY"),
+    ("CN", "Shandong", "CNY"),
+    ("SG", "Singapore", "USD"),
+    ("VN", "Ho Chi Minh", "USD"),
+    ("KR", "Seoul", "USD"),
+    ("IN", "Mumbai", "USD"),
+    ("AE", "Dubai", "USD"),
+    ("ID", "Jakarta", "USD"),
+    ("TH", "Bangkok", "USD"),
+]
+PORTS = {
+    "CN": ("CNSHA", 2),
+    "SG": ("SGSIN", 6),
+    "VN": ("VNSGN", 5),
+    "KR": ("KRPUS", 3),
+    "IN": ("INNSA", 14),
+    "AE": ("AEJEA", 18),
+    "ID": ("IDJKT", 7),
+    "TH": ("THLCH", 6),
+}
+TERMS = {"Z030": 30, "Z060": 60, "Z090": 90, "ZLC0": 10}
+"""Payment terms: T/T 30/60/90 days net, and L/C at sight (paid on presentation, 10 days allowed)."""
+
+RULE_ORDER_OVERDUE = "ORD_OVERDUE"
+RULE_QTY_TOLERANCE = "QTY_TOLERANCE"
+RULE_PRICE_BAND = "PRICE_BAND"
+RULE_AR_OVERDUE = "AR_OVERDUE"
+
+TWO = Decimal("0.01")
+THREE = Decimal("0.001")
+
+
+def money(value: Decimal | float) -> Decimal:
+    return Decimal(str(value)).quantize(TWO, rounding=ROUND_HALF_UP)
+
+
+def dats(d: date | None) -> str:
+    """SAP DATS representation."""
+    return d.strftime("%Y%m%d") if d else "00000000"
+
+
+def at(d: date, hour: float) -> datetime:
+    """A moment on business date ``d`` (Asia/Shanghai wall clock), as UTC."""
+    hh = int(hour)
+    mm = int((hour - hh) * 60)
+    return datetime.combine(d, time(hh, mm), tzinfo=BUSINESS_TZ).astimezone(UTC)
