@@ -22,7 +22,7 @@ from o2c.config import PROJECT_ROOT, load_settings
 from o2c.orchestration import airflow_env
 from o2c.simulate.driver import Simulation
 from o2c.transform.build import dbt_env, run_dbt
-from o2c.warehouse.db import warehouse_url
+from o2c.warehouse.db import start_warehouse
 
 VARIANTS = ("bench_dbt_single_build", "bench_dbt_cosmos")
 
@@ -33,9 +33,10 @@ def main() -> int:
     args = parser.parse_args()
     settings = load_settings()
     as_of = Simulation(settings).config().end
-    run_dbt(["parse"], as_of, settings)  # the manifest Cosmos renders from
+    url = start_warehouse(settings)
+    run_dbt(["parse"], as_of, url, settings)  # the manifest Cosmos renders from
     manifest = settings.home / "dbt" / "target" / "manifest.json"
-    env = airflow_env(settings, {**os.environ, **dbt_env(warehouse_url(settings), settings)})
+    env = airflow_env(settings, {**os.environ, **dbt_env(url, settings)})
     env.update(
         {
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "bench" / "dags"),

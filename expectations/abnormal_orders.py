@@ -72,7 +72,7 @@ def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec
                 "unit_price::text as unit_price, currency_code, benchmark_price::text as benchmark_price, "
                 "days_past_promise, is_qty_within_tolerance, "
                 "delivered_qty_variance_pct::text as delivered_qty_variance_pct, "
-                "price_deviation_pct::float8 as price_deviation_pct, "
+                "price_deviation_exact_pct::float8 as price_deviation_pct, "
                 "price_deviation_pct::text as price_deviation_text from marts.fct_orders"
             ),
             key_columns=["order_line_id"],
@@ -97,7 +97,7 @@ def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec
         SuiteSpec(
             name="fct_receivables_daily",
             query=(
-                "select coalesce(receivables.invoice_id, receivables.customer_item_id) as invoice_key, "
+                "select receivables.customer_item_id, "
                 "invoices.order_id, receivables.invoice_id, receivables.customer_id, receivables.owner_rep_id, "
                 "receivables.open_amount::text as open_amount, receivables.currency_code, "
                 "receivables.net_due_date::text as net_due_date, "
@@ -105,7 +105,7 @@ def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec
                 "left join marts.fct_invoices as invoices on receivables.invoice_id = invoices.invoice_id "
                 f"where receivables.snapshot_date = date '{as_of}' and receivables.open_amount > 0"
             ),
-            key_columns=["invoice_key"],
+            key_columns=["customer_item_id"],
             extra_columns=[
                 "order_id",
                 "invoice_id",

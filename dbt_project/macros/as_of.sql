@@ -10,7 +10,8 @@
     cast('{{ value }}' as date)
 {%- endmacro %}
 
-{#- The moment the as-of business date closes: 02:00 the next day, business time zone, as timestamptz. -#}
+{#- The moment the as-of business date closes: the cutoff (o2c.business_calendar.CUTOFF, passed as
+    business_day_cutoff) the next day, business time zone, as timestamptz. -#}
 {% macro as_of_cutoff() -%}
-    (({{ as_of_date() }} + 1 + time '02:00') at time zone '{{ var("business_timezone") }}')
+    (({{ as_of_date() }} + 1 + time '{{ var("business_day_cutoff") }}') at time zone '{{ var("business_timezone") }}')
 {%- endmacro %}

@@ -6,21 +6,32 @@
     end
 {%- endmacro %}
 
-{#- Each ERP row as known at the run's cutoff: its latest version changed by then. A row whose every
-    extracted version is later (it changed after the cutoff before o2c first read it, e.g. an invoice
-    cleared after the as-of date of a backfill) falls back to its earliest extracted version; models then
-    keep only what exists by the as-of date using business dates (posting, order, invoice dates). -#}
+{#- Each ERP row as known at the run's cutoff: its latest version changed by then, unless that version is a
+    tombstone (the row was deleted by then: change documents or key reconciliation, see o2c.loading.land).
+    A row first read by the entity's first load whose versions are all later (it changed after the cutoff
+    before o2c first read it, e.g. an invoice cleared after the as-of date of a backfill) falls back to
+    that earliest version; models then keep what exists by the as-of date using business dates. A row
+    first seen by an incremental load did not exist before its change time. -#}
 {% macro erp_latest(table, keys) -%}
-    select distinct on ({{ keys | join(', ') }}) *
-    from {{ source('erp', table) }}
-    order by
-        {{ keys | join(', ') }},
-        cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} desc,
-        case
-            when cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} then cast(changed_at as timestamptz)
-        end desc nulls last,
-        cast(changed_at as timestamptz) asc,
-        _loaded_at desc
+    select * from (
+        select distinct on ({{ keys | join(', ') }}) *
+        from {{ source('erp', table) }}
+        order by
+            {{ keys | join(', ') }},
+            cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} desc,
+            case
+                when cast(changed_at as timestamptz) <= {{ as_of_cutoff() }}
+                    then cast(changed_at as timestamptz)
+            end desc nulls last,
+            cast(changed_at as timestamptz) asc,
+            _loaded_at desc
+    ) as latest_versions
+    where
+        not latest_versions._is_deleted
+        and (
+            cast(latest_versions.changed_at as timestamptz) <= {{ as_of_cutoff() }}
+            or latest_versions._is_initial
+        )
 {%- endmacro %}
 
 {#- Days past due to aging bucket (DESIGN.md 6). -#}
@@ -33,4 +44,34 @@
         when {{ days_past_due }} <= 180 then '91-180'
         else '>180'
     end
+{%- endmacro %}
+
+{#- SAP inverted date (TCURR-GDATU, ABAP "CONVERT DATE ... INTO INVERTED-DATE") to date: the nine's complement
+    99999999 - YYYYMMDD as 8 characters, so that the newest date sorts first ('79739398' is 2026-06-01).
+    Blanks, non-numeric values and '99999999' (an inverted 00000000) are null. -#}
+{% macro sap_inverted_date(column) -%}
+    case
+        when trim({{ column }}) ~ '^[0-9]{8}$' and trim({{ column }}) <> '99999999'
+            then to_date(lpad(cast(99999999 - cast(trim({{ column }}) as integer) as text), 8, '0'), 'YYYYMMDD')
+    end
+{%- endmacro %}
+
+{#- A TCURR rate as units of TCURR per 1 unit of FCURR (inverse=false) or of FCURR per 1 TCURR (inverse=true).
+    UKURS < 0 is an indirect quotation (the rate is 1 / |UKURS|); FFACT/TFACT are the from/to ratio factors
+    (blank or 0 means 1): TCURR amount = FCURR amount * rate * TFACT / FFACT. Each direction is computed from
+    the quoted figures, so the quoted direction stays exact; trailing zeros are trimmed. UKURS 0 or blank is
+    null. -#}
+{% macro sap_exchange_rate(ukurs, ffact, tfact, inverse=false) -%}
+    {%- set quoted = "cast(nullif(trim(cast(" ~ ukurs ~ " as text)), '') as numeric)" -%}
+    {%- set from_factor = "coalesce(nullif(cast(nullif(trim(cast(" ~ ffact ~ " as text)), '') as numeric), 0), 1)" -%}
+    {%- set to_factor = "coalesce(nullif(cast(nullif(trim(cast(" ~ tfact ~ " as text)), '') as numeric), 0), 1)" -%}
+    trim_scale(case
+        {%- if inverse %}
+        when {{ quoted }} < 0 then -{{ quoted }} * {{ from_factor }} / {{ to_factor }}
+        when {{ quoted }} > 0 then {{ from_factor }} / ({{ quoted }} * {{ to_factor }})
+        {%- else %}
+        when {{ quoted }} < 0 then {{ to_factor }} / (-{{ quoted }} * {{ from_factor }})
+        when {{ quoted }} > 0 then {{ quoted }} * {{ to_factor }} / {{ from_factor }}
+        {%- endif %}
+    end)
 {%- endmacro %}

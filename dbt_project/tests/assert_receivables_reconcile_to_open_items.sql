@@ -14,7 +14,7 @@ items as (
     select
         currency_code,
         sum(amount) as total
-    from {{ ref('stg_erp__customer_items') }}
+    from {{ ref('int_customer_items') }}
     where posting_date <= {{ as_of_date() }}
         and (clearing_date is null or clearing_date > {{ as_of_date() }})
     group by currency_code

@@ -6,6 +6,7 @@ o2c simulate init|advance|serve-logistics|start-api|stop-api
 o2c run --date YYYY-MM-DD                every pipeline step for one business date, without Airflow
 o2c demo                                 the whole story on the embedded warehouse
 o2c airflow ARGS...                      Airflow with o2c's environment (metadata DB, DAG folder)
+o2c source accept-schema SOURCE ENTITY   after a schema-drift stop: record the table's new layout
 o2c stop                                 stop the simulator's API and the embedded warehouse
 """
 
@@ -38,11 +39,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         return 0
     server = EmbeddedWarehouse(s.home, s.warehouse_port)
     if args.action == "start":
-        from o2c.pipeline import prepare
+        from o2c.warehouse.db import start_warehouse
 
-        server.ensure_running()
-        prepare(s)
-        print(server.url())
+        print(start_warehouse(s))
     elif args.action == "stop":
         print("stopped" if server.stop() else "not running")
     elif args.action == "status":
@@ -58,16 +57,22 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from o2c.sources.bank.ingest import BankIngest
+    from o2c.warehouse.db import start_warehouse
 
-    results = BankIngest().ingest([Path(p) for p in args.files])
+    settings = load_settings()
+    results = BankIngest(start_warehouse(settings), settings).ingest([Path(p) for p in args.files])
     _print({"files": [r.as_json() for r in results]})
     return 1 if any(r.status == "quarantined" for r in results) else 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from o2c.simulate.driver import Simulation
+    from o2c.warehouse.db import start_warehouse
 
-    sim = Simulation(load_settings())
+    settings = load_settings()
+    if args.action != "serve-logistics":
+        start_warehouse(settings)
+    sim = Simulation(settings)
     if args.action == "init":
         cfg = sim.init(
             seed=args.seed,
@@ -110,8 +115,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_airflow(args: argparse.Namespace) -> int:
     from o2c.orchestration import airflow_env
+    from o2c.warehouse.db import start_warehouse
 
-    env = airflow_env(load_settings())
+    settings = load_settings()
+    start_warehouse(settings)
+    env = airflow_env(settings)
     airflow = Path(sys.executable).with_name("airflow")
     os.execve(str(airflow), [str(airflow), *args.rest], env)  # noqa: S606
     return 0  # pragma: no cover
@@ -120,16 +128,32 @@ def cmd_airflow(args: argparse.Namespace) -> int:
 def cmd_lint_sql(args: argparse.Namespace) -> int:
     """sqlfluff with the dbt templater needs a live warehouse to compile against: give it ours."""
     from o2c.transform.build import dbt_env
-    from o2c.warehouse.db import warehouse_url
+    from o2c.warehouse.db import start_warehouse
 
     s = load_settings()
-    env = {**dbt_env(warehouse_url(s), s), "O2C_DBT_LINT": "1"}
+    env = {**dbt_env(start_warehouse(s), s), "O2C_DBT_LINT": "1"}
     sqlfluff = Path(sys.executable).with_name("sqlfluff")
     project = s.dbt_project_dir
     targets = args.paths or [str(project / "models"), str(project / "tests"), str(project / "macros")]
     os.chdir(project.parent)
     os.execve(str(sqlfluff), [str(sqlfluff), args.action, *targets], env)  # noqa: S606
     return 0  # pragma: no cover
+
+
+def cmd_source(args: argparse.Namespace) -> int:
+    """``o2c source accept-schema SOURCE ENTITY``: record a source table's new layout after a drift stop."""
+    import psycopg
+
+    from o2c.loading.land import accept_source_schema
+    from o2c.warehouse.db import start_warehouse
+
+    with psycopg.connect(start_warehouse(load_settings())) as conn:
+        forgotten = accept_source_schema(conn, args.source, args.entity.upper())
+    print(
+        f"{args.source} {args.entity.upper()}: {forgotten} recorded columns forgotten; "
+        "the next load records the current layout"
+    )
+    return 0
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -187,6 +211,12 @@ def parser() -> argparse.ArgumentParser:
     ls.add_argument("action", nargs="?", default="lint", choices=["lint", "fix"])
     ls.add_argument("paths", nargs="*")
     ls.set_defaults(func=cmd_lint_sql)
+
+    so = sub.add_parser("source", help="source bookkeeping (schema drift)")
+    so.add_argument("action", choices=["accept-schema"])
+    so.add_argument("source", help="e.g. erp")
+    so.add_argument("entity", help="e.g. VBAP")
+    so.set_defaults(func=cmd_source)
 
     st = sub.add_parser("stop", help="stop the simulator API and the embedded warehouse")
     st.set_defaults(func=cmd_stop)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
-"""Business dates (order date, due date, as-of date) are calendar dates in this time zone."""
+from o2c.business_calendar import BUSINESS_TZ
+
+__all__ = ["BUSINESS_TZ", "PROJECT_ROOT", "SIM_ERP_DATABASE", "Settings", "load_settings"]
+
+SIM_ERP_DATABASE = "o2c_erp_sim"
+"""The simulated ERP's database on the warehouse server (used when ``O2C_ERP_URL`` is not set)."""
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The source checkout (holds ``dbt_project/``, ``dags/``, ``expectations/``)."""
@@ -34,6 +37,13 @@ class Settings:
     """An external PostgreSQL (``O2C_WAREHOUSE_URL``); ``None`` means the embedded warehouse."""
     warehouse_port: int
     erp_url: str | None
+    erp_lookback_minutes: int
+    """Overlap with the previous window when reading the ERP, for late commits (``O2C_ERP_LOOKBACK_MINUTES``)."""
+    erp_timezone: str
+    """The SAP system's time zone, in which change documents (CDHDR ``UDATE``/``UTIME``) are stamped."""
+    erp_reconcile_cleared_days: int
+    """How far back (by clearing date) cleared items (BSAD) are key-reconciled for clearing resets."""
+    logistics_lookback_minutes: int
     logistics_api_url: str
     bank_inbox: Path
     quarantine_dir: Path
@@ -46,6 +56,8 @@ class Settings:
     smtp_password: str | None
     dbt_project_dir: Path
     expectations_dir: Path
+    data_team_email: str | None = None
+    """Where pipeline failures are e-mailed (``O2C_DATA_TEAM_EMAIL``; several addresses: comma-separated)."""
 
     @property
     def embedded(self) -> bool:
@@ -61,6 +73,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         warehouse_url=e.get("O2C_WAREHOUSE_URL") or None,
         warehouse_port=int(e.get("O2C_WAREHOUSE_PORT") or 55432),
         erp_url=e.get("O2C_ERP_URL") or None,
+        erp_lookback_minutes=int(e.get("O2C_ERP_LOOKBACK_MINUTES") or 60),
+        erp_timezone=e.get("O2C_ERP_TIMEZONE") or "Asia/Shanghai",
+        erp_reconcile_cleared_days=int(e.get("O2C_ERP_RECONCILE_CLEARED_DAYS") or 92),
+        logistics_lookback_minutes=int(e.get("O2C_LOGISTICS_LOOKBACK_MINUTES") or 60),
         logistics_api_url=e.get("O2C_LOGISTICS_API_URL") or "http://127.0.0.1:8765",
         bank_inbox=Path(e.get("O2C_BANK_INBOX") or home / "inbox" / "bank"),
         quarantine_dir=Path(e.get("O2C_QUARANTINE_DIR") or home / "quarantine"),
@@ -73,4 +89,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_password=e.get("O2C_SMTP_PASSWORD") or None,
         dbt_project_dir=Path(e.get("O2C_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project"),
         expectations_dir=Path(e.get("O2C_EXPECTATIONS_DIR") or PROJECT_ROOT / "expectations"),
+        data_team_email=e.get("O2C_DATA_TEAM_EMAIL") or None,
     )

@@ -1,8 +1,9 @@
 """``make demo``: the whole product on the embedded warehouse, end to end, through Airflow.
 
 1. start the warehouse and the simulated sources (ERP database, logistics API, bank inbox);
-2. close the history (all days but the last ``nightly``) and run ``o2c_nightly`` for it through Airflow;
-3. then close the last days one night at a time, running the DAG each night;
+2. close the history (all days but the last ``nightly``), run ``o2c_bank_intake`` (the statement files
+   that arrived) and ``o2c_nightly`` for it through Airflow;
+3. then close the last days one night at a time, running both DAGs each night;
 4. print rows per mart, exceptions per rule, alerts sent, and detection precision/recall against the
    simulator's ground truth.
 
@@ -15,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,26 +51,40 @@ def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
         raise SystemExit(f"airflow {' '.join(args)} failed (exit {proc.returncode}); see {log}")
 
 
-def run_dag(as_of: date, env: dict[str, str], log: Path) -> None:
-    """One real ``o2c_nightly`` run (``airflow dags test``) for the interval that closes ``as_of``."""
+def run_dag(as_of: date, env: dict[str, str], log: Path, intake: bool = True) -> None:
+    """One night as production runs it: a real ``o2c_bank_intake`` run landing the statement files that
+    arrived (unless ``intake`` is false), then a real ``o2c_nightly`` run (``airflow dags test``) for the
+    interval that closes ``as_of``. A simulated night older than a day by the wall clock is a backfill
+    to the nightly's own intake task, which then lands nothing: the intake DAG has."""
+    if intake:
+        run_intake(env, log)
     _, interval_end = interval_for(as_of)
     _airflow(["dags", "test", "o2c_nightly", interval_end.isoformat()], env, log)
-    _check_run_succeeded(as_of, env, log)
+    _check_run_succeeded("o2c_nightly", f"for {as_of}", env, log, interval_end)
 
 
-def _check_run_succeeded(as_of: date, env: dict[str, str], log: Path) -> None:
+def run_intake(env: dict[str, str], log: Path) -> None:
+    """One real ``o2c_bank_intake`` run (``airflow dags test``, now): lands whatever is in the bank inbox."""
+    _airflow(["dags", "test", "o2c_bank_intake"], env, log)
+    _check_run_succeeded("o2c_bank_intake", "(latest run)", env, log)
+
+
+def _check_run_succeeded(
+    dag_id: str, what: str, env: dict[str, str], log: Path, interval_end: datetime | None = None
+) -> None:
+    """The latest run of ``dag_id`` (of the interval ending at ``interval_end``, if given) succeeded, as
+    recorded in Airflow's database."""
     import psycopg
 
     url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
-    _, interval_end = interval_for(as_of)
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "select state from dag_run where dag_id = 'o2c_nightly' and data_interval_end = %s "
-            "order by id desc limit 1",
-            (interval_end,),
+            "select state from dag_run where dag_id = %s"
+            " and (%s::timestamptz is null or data_interval_end = %s) order by id desc limit 1",
+            (dag_id, interval_end, interval_end),
         ).fetchone()
     if not row or row[0] != "success":
-        raise SystemExit(f"o2c_nightly for {as_of} ended {row[0] if row else 'without a run'}; see {log}")
+        raise SystemExit(f"{dag_id} {what} ended {row[0] if row else 'without a run'}; see {log}")
 
 
 def start_mail_sink(settings: Settings) -> tuple[Any, dict[str, str]]:
@@ -113,7 +128,18 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
         flagged = flagged_exceptions(conn, as_of)
     rules = load_rules(settings.expectations_dir)
     scores = score(expected_cases(settings.sim_dir / "ground_truth", as_of, rules), flagged)
-    return {"rows": rows, "per_rule": per_rule, "alerts": alerts, "bank": bank, "scores": scores}
+    from o2c.reconcile import staging_vs_source
+    from o2c.simulate.driver import erp_url
+
+    diffs = staging_vs_source(warehouse_url(settings), erp_url(settings), as_of)
+    return {
+        "rows": rows,
+        "per_rule": per_rule,
+        "alerts": alerts,
+        "bank": bank,
+        "scores": scores,
+        "staging_vs_erp": diffs,
+    }
 
 
 def print_summary(settings: Settings, as_of: date, elapsed: float, mailbox: Path | None) -> None:
@@ -134,6 +160,14 @@ def print_summary(settings: Settings, as_of: date, elapsed: float, mailbox: Path
         f"{recipients} recipients"
     )
     print(f"bank files: {s['bank'].get('loaded', 0)} loaded, {s['bank'].get('quarantined', 0)} quarantined")
+    diffs = s["staging_vs_erp"]
+    bad = [d for d in diffs if not d.ok]
+    print(
+        f"\nstaging vs the ERP at {as_of}'s cutoff: {len(diffs)} checks (keys of every staging model, every "
+        f"column of every SAP table), {len(bad)} with differences"
+    )
+    for d in bad:
+        print(f"  {d.table}: missing {d.missing} extra {d.extra}")
     print("\ndetection vs the simulator's ground truth")
     print(f"  {'rule':<16} {'expected':>8} {'flagged':>8} {'precision':>10} {'recall':>8}")
     for r in s["scores"]:
@@ -181,12 +215,15 @@ def run_demo(days: int = 120, nightly: int = 3, seed: int = 42) -> int:
     try:
         sim.advance(history_end)
         sim.start_api()
-        _say(f"o2c_nightly for the history up to {history_end} (first load from an empty watermark)")
+        _say(
+            f"o2c_bank_intake + o2c_nightly for the history up to {history_end}"
+            " (first load from an empty watermark)"
+        )
         run_dag(history_end, env, log)
         for offset in range(1, nightly + 1):
             day = history_end + timedelta(days=offset)
             sim.advance(day)
-            _say(f"o2c_nightly for {day}")
+            _say(f"o2c_bank_intake + o2c_nightly for {day}")
             run_dag(day, env, log)
     finally:
         if sink is not None:

@@ -1,39 +1,46 @@
 """The nightly pipeline's steps, one function per Airflow task, each keyed on the run's data interval.
 
-Each step reads and writes exactly its interval and can be re-run: extraction replaces the interval's
-batches, dbt rebuilds for the interval's as-of date, checks replace that date's observations, alerts send
-what was not sent yet. Airflow is not imported here: the DAG file only wires these functions.
+Each step is an entry point: it resolves the warehouse once (starting the embedded server if that is the
+warehouse) and passes the URL down; no library function starts a server. Each step reads and writes
+exactly its interval and can be re-run: extraction adds the versions it has not landed yet, dbt rebuilds
+for the interval's as-of date, checks replace that date's observations, alerts send what was not sent yet.
+Airflow is not imported here: the DAG files only wire these functions.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from o2c.config import BUSINESS_TZ, Settings, load_settings
+from o2c.business_calendar import as_of_for, interval_for
+from o2c.config import Settings, load_settings
+
+__all__ = [
+    "as_of_for",
+    "build_marts",
+    "extract_erp",
+    "extract_logistics",
+    "ingest_bank_inbox",
+    "interval_for",
+    "prepare",
+    "run_all",
+    "run_checks",
+    "send_alerts",
+]
 
 
-def as_of_for(interval_end: datetime) -> date:
-    """The business date a run closes: the Shanghai date before the interval's end (02:00 → previous day)."""
-    return (interval_end.astimezone(BUSINESS_TZ) - timedelta(hours=2, seconds=1)).date()
+def _resolve(settings: Settings | None) -> tuple[str, Settings]:
+    from o2c.warehouse.db import start_warehouse
 
-
-def interval_for(as_of: date) -> tuple[datetime, datetime]:
-    """The nightly data interval that closes business date ``as_of``: [as_of 02:00, as_of+1 02:00) CST."""
-    start = datetime.combine(as_of, time(2, 0), tzinfo=BUSINESS_TZ)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+    s = settings or load_settings()
+    return start_warehouse(s), s
 
 
 def prepare(settings: Settings | None = None) -> str:
     """Start the embedded warehouse if needed and create the landing/ops schemas; return the redacted URL."""
-    import psycopg
+    from o2c.warehouse.db import redact
 
-    from o2c.warehouse.bootstrap import ensure_schema
-    from o2c.warehouse.db import redact, warehouse_url
-
-    url = warehouse_url(settings or load_settings())
-    with psycopg.connect(url) as conn:
-        ensure_schema(conn)
+    url, _ = _resolve(settings)
     return redact(url)
 
 
@@ -42,12 +49,14 @@ def extract_erp(
 ) -> dict[str, Any]:
     from o2c.sources.erp.extract import extract_erp as run
 
-    prepare(settings)
-    loads = run(interval_start, interval_end, settings)
+    url, s = _resolve(settings)
+    loads = run(url, interval_start, interval_end, s)
     return {
         "tables": len(loads),
-        "rows": sum(t.rows for t in loads),
-        "per_table": {t.table: t.rows for t in loads},
+        "rows": sum(t.read for t in loads),
+        "new_versions": sum(t.new_versions for t in loads),
+        "tombstones": sum(t.tombstones for t in loads),
+        "per_table": {t.table: t.read for t in loads},
     }
 
 
@@ -56,21 +65,49 @@ def extract_logistics(
 ) -> dict[str, Any]:
     from o2c.sources.logistics.extract import extract_shipments
 
-    prepare(settings)
-    return extract_shipments(interval_start, interval_end, settings)
+    url, s = _resolve(settings)
+    return extract_shipments(url, interval_start, interval_end, s)
 
 
-def ingest_bank_inbox(settings: Settings | None = None) -> dict[str, Any]:
+def ingest_bank_inbox(
+    settings: Settings | None = None, *, night_ending: datetime | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Land every statement file waiting in the bank inbox: the ``o2c_bank_intake`` DAG, ``o2c run``.
+
+    Bank files arrive at any time and are not keyed on a data interval: whichever run lands a file,
+    ``ops.bank_files.first_seen_at`` and ``raw_bank.*._loaded_at`` record when, and each build shows the
+    entries booked by its as-of date (``stg_bank__entries``).
+
+    ``night_ending`` is passed by ``o2c_nightly``'s first task (its data interval's end). That run lands
+    the inbox only while its night is the latest one (it ended less than a day before ``now``), so the
+    night's build sees every file that arrived before it started. A backfill or late re-run of an older
+    night lands nothing and says why: files that arrived since then are the intake's to land.
+
+    Raises:
+        o2c.sources.bank.ingest.BankIngestError: a file failed with an unexpected error (a defect, not
+            bad data): nothing of it was landed, it stays in the inbox, the error names it.
+    """
+    if night_ending is not None:
+        current = now or datetime.now(UTC)
+        if current - night_ending >= timedelta(days=1):
+            return {
+                "files": 0,
+                "skipped": (
+                    f"the night ending {night_ending.isoformat()} is not the latest one (now"
+                    f" {current.isoformat()}): a backfill lands nothing, o2c_bank_intake lands new files"
+                ),
+            }
     from o2c.sources.bank.ingest import BankIngest
 
-    prepare(settings)
-    results = BankIngest(settings).ingest_inbox()
+    url, s = _resolve(settings)
+    results = BankIngest(url, s).ingest_inbox()
     by_status: dict[str, int] = {}
     for result in results:
         by_status[result.status] = by_status.get(result.status, 0) + 1
     return {
         "files": len(results),
         **by_status,
+        "loaded_files": [r.file for r in results if r.status == "loaded"],
         "quarantined_files": [
             {"file": r.file, "reason": r.reason} for r in results if r.status == "quarantined"
         ],
@@ -78,9 +115,15 @@ def ingest_bank_inbox(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def build_marts(as_of: date, settings: Settings | None = None) -> dict[str, Any]:
-    from o2c.transform.build import build
+    """Build and test the marts in their shadow schema, then publish them (write-audit-publish).
 
-    result = build(as_of, settings)
+    Raises when a model or a test fails (``DbtError``) or the publish does (``PublishError``): BI users then
+    keep the last published marts, and the failed task alerts the data team.
+    """
+    from o2c.transform.publish import build_and_publish
+
+    url, s = _resolve(settings)
+    result, published = build_and_publish(as_of, url, s)
     statuses: dict[str, int] = {}
     for r in result.results:
         statuses[str(r.get("status"))] = statuses.get(str(r.get("status")), 0) + 1
@@ -89,23 +132,32 @@ def build_marts(as_of: date, settings: Settings | None = None) -> dict[str, Any]
         "nodes": len(result.results),
         "elapsed_s": round(result.elapsed_s, 1),
         **statuses,
+        "published": bool(published.published),
     }
 
 
 def run_checks(as_of: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     from o2c.checks.runner import run_checks as run
 
-    return run(as_of, run_id, settings)
+    url, s = _resolve(settings)
+    return run(as_of, run_id, url, s)
 
 
 def send_alerts(as_of: date, settings: Settings | None = None) -> dict[str, Any]:
     from o2c.alerts.dispatch import send_alerts as run
+    from o2c.warehouse.db import connect
 
-    return run(as_of, settings)
+    url, s = _resolve(settings)
+    with connect(url, autocommit=True) as conn:
+        return run(as_of, s, conn=conn)
 
 
 def run_all(as_of: date, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
-    """Every step for one business date, in order, without Airflow (``o2c run``)."""
+    """Every step for one business date, in order, without Airflow (``o2c run``).
+
+    Its bank step is the intake (``o2c_bank_intake`` under Airflow): it lands whatever is in the inbox,
+    whatever the date; the build shows the entries booked by ``as_of``.
+    """
     start, end = interval_for(as_of)
     return {
         "erp": extract_erp(start, end, settings),

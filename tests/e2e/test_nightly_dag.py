@@ -1,6 +1,7 @@
-"""End to end: real ``o2c_nightly`` runs through Airflow over a small simulated business, with a real
-SMTP server on 127.0.0.1. Every injected abnormal case must be flagged, no clean one, each owning rep
-gets one digest per run, and re-running a night sends nothing twice and changes no counts."""
+"""End to end: real ``o2c_bank_intake`` and ``o2c_nightly`` runs through Airflow over a small simulated
+business, with a real SMTP server on 127.0.0.1. Every injected abnormal case must be flagged, no clean one,
+each owning rep gets one digest per run, re-running a night sends nothing twice and changes no counts, and
+a backfill of an older night shows no bank entry booked after it and leaves new files to the intake."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 from o2c.checks.rules import load_rules
 from o2c.config import Settings, load_settings
-from o2c.demo import run_dag
+from o2c.demo import run_dag, run_intake
 from o2c.orchestration import airflow_env
 from o2c.pipeline import prepare
 from o2c.simulate.driver import Simulation
@@ -83,16 +84,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
 
 
 def counts(settings: Settings) -> dict[str, int]:
+    """Rows per landing, mart and ops table; logs of runs (check_runs, load_log) grow with every run."""
     with psycopg.connect(warehouse_url(settings), autocommit=True) as conn:
         tables = [
             r[0]
             for r in conn.execute(
                 "select table_schema || '.' || table_name from information_schema.tables "
                 "where table_schema in ('raw_erp', 'raw_logistics', 'raw_bank', 'marts', 'ops') "
-                "and table_type = 'BASE TABLE' and table_name not in ('check_runs') order by 1"
+                "and table_type = 'BASE TABLE' and table_name not in ('check_runs', 'load_log') order by 1"
             )
         ]
         return {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+
+
+def raw_bank_events(airflow: dict[str, str]) -> list[dict[str, Any]]:
+    """The extras of the asset events ``o2c://warehouse/raw_bank`` recorded in Airflow's database."""
+    url = airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select e.extra, e.source_dag_id from asset_event e join asset a on a.id = e.asset_id"
+            " where a.uri = 'o2c://warehouse/raw_bank' order by e.id"
+        ).fetchall()
+    return [{**extra, "dag": dag_id} for extra, dag_id in rows]
 
 
 def test_history_then_a_night_flags_every_case_and_alerts_each_owner(stack) -> None:
@@ -146,7 +159,55 @@ def test_history_then_a_night_flags_every_case_and_alerts_each_owner(stack) -> N
 def test_rerunning_a_night_sends_nothing_twice_and_changes_no_counts(stack) -> None:
     settings, airflow, inbox, log = stack
     night = Simulation(settings).config().end
-    before, sent = counts(settings), len(inbox.messages)
+    before, sent, events = counts(settings), len(inbox.messages), raw_bank_events(airflow)
     run_dag(night, airflow, log)
     assert len(inbox.messages) == sent
     assert counts(settings) == before
+    assert raw_bank_events(airflow) == events, "an intake that lands nothing emits no asset event"
+
+
+_LATE_STATEMENT = """:20:LATE
+:25:E2E-LATE-USD
+:28C:1/1
+:60F:C{day}USD1000,00
+:61:{day}{mmdd}C250,00NTRFNONREF
+:86:/REMI/arrived after the night was first built
+:62F:C{day}USD1250,00
+-
+"""
+
+
+def test_a_backfill_shows_no_later_bank_entries_and_leaves_new_files_to_the_intake(stack) -> None:
+    settings, airflow, _, log = stack
+    cfg = Simulation(settings).config()
+    history, night = cfg.end - timedelta(days=1), cfg.end
+    events = raw_bank_events(airflow)
+    assert [e["dag"] for e in events] == ["o2c_bank_intake", "o2c_bank_intake"]  # history, then the night
+    assert all(e["files"] for e in events)
+    late = settings.bank_inbox / "LATE_USD_MT940.sta"
+    late.write_text(_LATE_STATEMENT.format(day=night.strftime("%y%m%d"), mmdd=night.strftime("%m%d")))
+
+    run_dag(history, airflow, log, intake=False)  # the nightly alone, for a night long past
+
+    assert late.exists(), "a backfill does not consume a file that arrived after its night"
+    with psycopg.connect(warehouse_url(settings), autocommit=True) as conn:
+        latest_booked = conn.execute("select max(booking_date) from raw_bank.entries").fetchone()[0]
+        booked_by_history = conn.execute(
+            "select count(*) from raw_bank.entries where booking_date <= %s", (history,)
+        ).fetchone()[0]
+        shown = conn.execute("select max(booking_date), count(*) from marts.fct_payments").fetchone()
+    assert latest_booked > history, "entries booked after the backfilled night are landed..."
+    assert shown[0] <= history and shown[1] == booked_by_history, (
+        "...but the backfill shows only those booked by its date"
+    )
+    assert raw_bank_events(airflow) == events
+
+    run_intake(airflow, log)
+
+    assert not late.exists()
+    assert raw_bank_events(airflow)[len(events) :] == [{"files": [late.name], "dag": "o2c_bank_intake"}]
+    with psycopg.connect(warehouse_url(settings), autocommit=True) as conn:
+        record = conn.execute(
+            "select status, first_seen_at from ops.bank_files where file_name = %s", (late.name,)
+        ).fetchone()
+    assert record is not None and record[0] == "loaded", "which file landed when is recorded"

@@ -48,15 +48,16 @@ def raw_counts(settings) -> dict[str, int]:
         return {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables}
 
 
-def test_erp_extract_replaces_its_batch_on_rerun(o2c_home, sim, days) -> None:
+def test_erp_extract_rerun_adds_nothing_and_deletes_nothing(o2c_home, sim, days) -> None:
     first, _ = days
     sim.advance(first)
     start, end = pipeline.interval_for(first)
     result = pipeline.extract_erp(start, end, o2c_home)
-    assert result["tables"] == 20 and result["per_table"]["VBAP"] > 100
+    assert result["tables"] == 22 and result["per_table"]["VBAP"] > 100
+    assert result["new_versions"] == result["rows"]  # a first load: every version is new
     before = raw_counts(o2c_home)
     again = pipeline.extract_erp(start, end, o2c_home)
-    assert again == result
+    assert again["rows"] == result["rows"] and again["new_versions"] == 0 and again["tombstones"] == 0
     assert raw_counts(o2c_home) == before
     with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
         marks = dict(
@@ -81,7 +82,7 @@ def test_next_interval_reads_only_changes_including_late_changes_to_old_rows(o2c
             "select extracted_from, extracted_to from ops.load_batches where batch_id = %s", (batch,)
         ).fetchone()
     assert cleared > 0, "invoices posted earlier and cleared in this interval must be picked up"
-    assert window == (pipeline.interval_for(first)[1], end)
+    assert window == (pipeline.interval_for(first)[1] - timedelta(minutes=o2c_home.erp_lookback_minutes), end)
 
 
 def test_logistics_extract_is_idempotent(o2c_home, sim, days) -> None:
@@ -91,7 +92,8 @@ def test_logistics_extract_is_idempotent(o2c_home, sim, days) -> None:
     result = pipeline.extract_logistics(start, end, o2c_home)
     assert result["rows"] > 100
     before = raw_counts(o2c_home)["raw_logistics.shipments"]
-    assert pipeline.extract_logistics(start, end, o2c_home)["rows"] == result["rows"]
+    again = pipeline.extract_logistics(start, end, o2c_home)
+    assert again["rows"] == result["rows"] and again["new_versions"] == 0
     assert raw_counts(o2c_home)["raw_logistics.shipments"] == before
 
 
@@ -137,6 +139,17 @@ def test_dbt_build_is_repeatable(o2c_home, days) -> None:
         assert {m: conn.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts} == counts
         as_of = conn.execute("select distinct as_of_date from marts.fct_orders").fetchall()
     assert as_of == [(second,)]
+
+
+def test_staging_equals_the_erp_it_was_loaded_from(o2c_home, sim, days) -> None:
+    """After the second night, staging (built for it) holds exactly the ERP's rows, keys and content."""
+    from o2c.reconcile import staging_vs_source
+    from o2c.simulate.driver import erp_url
+
+    _, second = days
+    diffs = staging_vs_source(warehouse_url(o2c_home), erp_url(o2c_home), second)
+    assert len(diffs) == 17 + 17 and all(d.source_rows for d in diffs if d.table != "CDPOS")
+    assert [d for d in diffs if not d.ok] == []
 
 
 def test_backfilling_an_older_date_after_a_newer_one_works(o2c_home, days) -> None:

@@ -1,19 +1,32 @@
 """Tests of the MT940 / camt.053 bank statement parsers against the real shared test files.
 
-Expected figures below were worked out from the files themselves (regex sums over the raw
-``:61:``/``Ntry`` amounts and hand arithmetic), not by running the parser.
+Expected figures in section (2) were worked out from the files themselves (regex sums over the raw
+``:61:``/``Ntry`` amounts and hand arithmetic), not by running the parser. Section (1) holds the outcome of
+*every* shared file in ``bank_expectations.json``: it was generated once from the parsers' behaviour after
+each quarantine reason was reviewed against its file (fixtures whose balances do not add up, fragments
+without ``:20:``/``:25:``, 31 November, MT942/camt.052/054, ...). A change of outcome fails the test; after
+a deliberate change, regenerate with ``python -m tests.unit.test_bank_parsers`` and review the diff.
+
+A parser may only raise :class:`BankFileError`; anything else is a defect and must fail the test (and the
+ingest), never pass for a quarantine reason.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from o2c.sources.bank import camt053
 from o2c.sources.bank.model import CREDIT, DEBIT, BankFileError, ParsedBankFile
+from o2c.sources.bank.mt940 import library as mt940_library
+from o2c.sources.bank.mt940 import statements as mt940_statements
 from o2c.sources.bank.parse import detect_format, parse_bank_bytes, parse_bank_file
 
 
@@ -76,6 +89,87 @@ def test_every_file_loads_reconciled_or_is_rejected_with_reason(path: Path) -> N
         if statement.has_opening_balance and statement.has_closing_balance:
             computed = statement.opening_balance + statement.credit_total - statement.debit_total
             assert computed == statement.closing_balance
+
+
+EXPECTATIONS_FILE = Path(__file__).with_name("bank_expectations.json")
+
+_KEY_PHRASES = (
+    re.compile(r"= -?[\d.]+, but closing balance is -?[\d.]+"),
+    re.compile(r"invalid date '\d+'"),
+    re.compile(r"malformed balance '[^']*'"),
+    re.compile(r"no :25: account identification"),
+    re.compile(r"no :20: transaction reference, only fragments \([^)]*\)"),
+    re.compile(r"MT942 interim transaction reports are not statements"),
+    re.compile(r"not an MT940 or camt\.053 file"),
+    re.compile(r"[A-Z]{4} balance is in [A-Z]{3}, but the account currency is [A-Z]{3}"),
+    re.compile(r"amount in [A-Z]{3}, but the statement is in [A-Z]{3}"),
+    re.compile(r"BkToCstmrStmt contains no Stmt"),
+    re.compile(r"has no BkToCstmrStmt element"),
+    re.compile(r"statement line :61: \(line \d+\) after the closing balance"),
+    re.compile(r"second account identification :25:"),
+    re.compile(r"no :60: opening and no :62: closing balance"),
+)
+
+
+def _key_phrase(reason: str) -> str:
+    """The part of a quarantine reason that names the cause (the whole reason if no pattern fits)."""
+    for pattern in _KEY_PHRASES:
+        match = pattern.search(reason)
+        if match:
+            return match.group(0)
+    return reason
+
+
+def _observed(path: Path) -> dict[str, Any]:
+    """The outcome of one file, in the form kept in ``bank_expectations.json``."""
+    outcome = _outcome(path)
+    if isinstance(outcome, BankFileError):
+        return {"status": "quarantined", "reason": _key_phrase(outcome.reason)}
+    return {
+        "status": "loaded",
+        "format": outcome.format,
+        "version": outcome.version,
+        "statements": len(outcome.statements),
+        "entries": outcome.entry_count,
+        "credit_total": str(outcome.credit_total),
+        "debit_total": str(outcome.debit_total),
+        "warnings": len(outcome.warnings),
+    }
+
+
+def _expectations() -> dict[str, dict[str, Any]]:
+    return json.loads(EXPECTATIONS_FILE.read_text()) if EXPECTATIONS_FILE.exists() else {}
+
+
+@needs_data
+def test_the_expectations_cover_exactly_the_shared_files() -> None:
+    assert sorted(_expectations()) == [str(p.relative_to(DATA)) for p in STATEMENT_FILES]
+
+
+@needs_data
+@pytest.mark.parametrize("path", STATEMENT_FILES, ids=[str(p.relative_to(DATA)) for p in STATEMENT_FILES])
+def test_every_file_has_its_expected_outcome(path: Path) -> None:
+    expected = _expectations().get(str(path.relative_to(DATA)))
+    assert expected is not None, f"no expectation for {path}: regenerate and review bank_expectations.json"
+    observed = _observed(path)
+    if expected["status"] == "quarantined":
+        outcome = _outcome(path)
+        assert isinstance(outcome, BankFileError), (
+            f"expected quarantine ({expected['reason']}), got {observed}"
+        )
+        assert expected["reason"] in outcome.reason
+    else:
+        assert observed == expected
+
+
+def _write_expectations() -> None:
+    """Regenerate ``bank_expectations.json`` from the parsers' current behaviour (review the diff!)."""
+    observed = {str(p.relative_to(DATA)): _observed(p) for p in STATEMENT_FILES}
+    EXPECTATIONS_FILE.write_text(json.dumps(observed, indent=1, ensure_ascii=False) + "\n")
+    statuses = [o["status"] for o in observed.values()]
+    print(
+        f"{EXPECTATIONS_FILE}: {statuses.count('loaded')} loaded, {statuses.count('quarantined')} quarantined"
+    )
 
 
 @needs_data
@@ -423,3 +517,49 @@ def test_bad_input_only_ever_raises_bank_file_error(data: bytes) -> None:
 def test_unreadable_path_is_a_bank_file_error(tmp_path: Path) -> None:
     with pytest.raises(BankFileError, match="cannot read file"):
         parse_bank_file(tmp_path / "missing.sta")
+
+
+# --------------------------------------------------------------------------------------------------
+# (4) A defect in a parser is not a data problem: it propagates, it never becomes a quarantine reason
+# --------------------------------------------------------------------------------------------------
+
+
+def _crash(*args: object, **kwargs: object) -> None:
+    raise KeyError("a parser bug")
+
+
+def test_a_crash_inside_the_mt940_parser_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mt940_statements, "build_entry", _crash)
+    with pytest.raises(KeyError, match="a parser bug"):
+        parse_bank_bytes(_MT940.format(closing="130,00").encode(), "ok.sta")
+
+
+def test_a_crash_inside_the_camt_parser_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(camt053, "_statement", _crash)
+    data = _CAMT.format(opening="100.00", opening_sign="<CdtDbtInd>CRDT</CdtDbtInd>").encode()
+    with pytest.raises(KeyError, match="a parser bug"):
+        parse_bank_bytes(data, "ok.xml")
+
+
+def test_the_mt940_library_rejecting_text_is_a_quarantine_but_its_defects_propagate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = _MT940.format(closing="130,00").encode()
+
+    def cannot_parse(text: str) -> None:
+        raise RuntimeError("Unable to parse", "tag", text)
+
+    monkeypatch.setattr(mt940_library, "_library_parse", cannot_parse)
+    with pytest.raises(BankFileError, match="the mt940 library cannot parse"):
+        parse_bank_bytes(data, "x.sta")
+
+    def broken(text: str) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'amount'")
+
+    monkeypatch.setattr(mt940_library, "_library_parse", broken)
+    with pytest.raises(AttributeError):
+        parse_bank_bytes(data, "x.sta")
+
+
+if __name__ == "__main__":  # python -m tests.unit.test_bank_parsers: regenerate, then review the diff
+    _write_expectations()

@@ -15,7 +15,6 @@ from o2c.simulate.world import (
     RULE_ORDER_OVERDUE,
     RULE_PRICE_BAND,
     RULE_QTY_TOLERANCE,
-    TERMS,
     SimConfig,
     build_world,
 )
@@ -67,18 +66,49 @@ def test_default_scale_is_a_mid_size_trader(default_world) -> None:
     }
 
 
-def test_clean_invoices_are_paid_by_their_due_date(default_world) -> None:
+def test_items_are_cleared_by_their_due_date_unless_a_case_says_otherwise(default_world) -> None:
+    """Clean items clear on or before their net due date; the only late clearings are the boundary cases:
+    one day late (cleared by that day's end: never overdue) and two days late (an AR case for one day)."""
     cutoff = datetime.combine(default_world.config.end + timedelta(days=400), datetime.min.time(), tzinfo=UTC)
-    invoices = {r["VBELN"]: r for r in default_world.erp_as_of("VBRK", cutoff)}
-    unpaid = {c.entity_key for c in default_world.cases if c.rule_id == RULE_AR_OVERDUE}
-    paid = {p.invoice_id: p for p in default_world.payments}
-    assert not unpaid & set(paid)
-    for invoice_id, payment in paid.items():
-        invoice = invoices[invoice_id]
-        billed = datetime.strptime(invoice["FKDAT"], "%Y%m%d").date()
-        due = billed + timedelta(days=TERMS[invoice["ZTERM"]])
-        assert billed <= payment.booking_date <= due, invoice_id
-        assert payment.amount == invoice["NETWR"]
+    cases = {c.entity_key: c for c in default_world.cases if c.rule_id == RULE_AR_OVERDUE}
+    late = Counter()
+    for item in default_world.erp_as_of("BSAD", cutoff):
+        posted = datetime.strptime(item["ZFBDT"], "%Y%m%d").date()
+        due = posted if item["SHKZG"] == "H" else posted + timedelta(days=int(item["ZBD2T"] or item["ZBD1T"]))
+        cleared = datetime.strptime(item["AUGDT"], "%Y%m%d").date()
+        key = f"{item['BUKRS']}-{item['GJAHR']}-{item['BELNR']}-{item['BUZEI']}"
+        if item["SHKZG"] == "H":
+            continue  # a credit memo is "due" at once and cleared when deducted from a payment
+        if cleared <= due:
+            assert key not in cases or cases[key].until is not None, key
+            continue
+        late[(cleared - due).days] += 1
+        if cleared == due + timedelta(days=2):
+            assert cases[key].until == due + timedelta(days=1), key
+        else:
+            assert cleared == due + timedelta(days=1) and key not in cases, (key, cleared, due)
+    assert late[1] > 0 and late[2] > 0, "the boundary cases exist"
+    open_items = {
+        f"{i['BUKRS']}-{i['GJAHR']}-{i['BELNR']}-{i['BUZEI']}"
+        for i in default_world.erp_as_of("BSID", cutoff)
+    }
+    never_paid = {k for k, c in cases.items() if c.until is None}
+    assert never_paid <= open_items
+
+
+def test_the_small_scenario_has_every_boundary_case(small_world) -> None:
+    notes = Counter((c.rule_id, c.note.split(" ")[0]) for c in small_world.cases)
+    for wanted in [
+        ("AR_OVERDUE", "paid"),  # two days late
+        ("AR_OVERDUE", "instalment"),
+        ("ORD_OVERDUE", "remainder"),
+        ("ORD_OVERDUE", "delivered"),  # two days late
+        ("QTY_TOLERANCE", "delivered"),
+        ("PRICE_BAND", "price"),
+    ]:
+        assert notes[wanted] > 0, wanted
+    assert small_world.credit_memos and small_world.deleted_orders and small_world.reset_items
+    assert small_world.late_commits
 
 
 def test_erp_as_of_shows_late_changes_only_after_they_happen(small_world) -> None:
@@ -100,8 +130,8 @@ def test_erp_as_of_shows_late_changes_only_after_they_happen(small_world) -> Non
 
 def test_cleared_items_leave_bsid_for_bsad(small_world) -> None:
     cutoff = datetime.combine(SMALL.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    open_keys = {(r["BELNR"]) for r in small_world.erp_as_of("BSID", cutoff)}
-    cleared_keys = {(r["BELNR"]) for r in small_world.erp_as_of("BSAD", cutoff)}
+    open_keys = {(r["BELNR"], r["BUZEI"]) for r in small_world.erp_as_of("BSID", cutoff)}
+    cleared_keys = {(r["BELNR"], r["BUZEI"]) for r in small_world.erp_as_of("BSAD", cutoff)}
     assert cleared_keys and open_keys
     assert not open_keys & cleared_keys
 
@@ -134,3 +164,73 @@ def test_injected_cases_have_dates_inside_the_range(small_world) -> None:
     for case in small_world.cases:
         assert SMALL.start <= case.reference_date <= SMALL.end + timedelta(days=120), case
     assert date(2026, 6, 1) == SMALL.start
+
+
+def _tcurr(world, cutoff: datetime) -> dict[tuple[date, str, str], Decimal]:
+    """Units of TCURR per 1 FCURR by (valid-from, FCURR, TCURR), decoded from SAP's storage rules."""
+    rates = {}
+    for row in world.erp_as_of("TCURR", cutoff):
+        valid_from = datetime.strptime(f"{99999999 - int(row['GDATU']):08d}", "%Y%m%d").date()
+        ukurs = row["UKURS"]
+        rate = (1 / -ukurs if ukurs < 0 else ukurs) * row["TFACT"] / row["FFACT"]
+        rates[(valid_from, row["FCURR"], row["TCURR"])] = rate
+    return rates
+
+
+def test_tcurr_is_stored_as_sap_stores_it(small_world) -> None:
+    cutoff = datetime.combine(SMALL.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    rows = small_world.erp_as_of("TCURR", cutoff)
+    assert {r["KURST"] for r in rows} == {"M"}
+    first = next(r for r in rows if (r["FCURR"], r["TCURR"]) == ("USD", "CNY") and r["GDATU"] == "79739398")
+    assert first["UKURS"] > 0, "2026-06-01 is stored inverted as 79739398"
+    assert all(len(r["GDATU"]) == 8 for r in rows)
+    indirect = {(r["FCURR"], r["TCURR"]) for r in rows if r["UKURS"] < 0}
+    assert indirect == {("USD", "EUR"), ("SGD", "USD")}
+    assert {r["FCURR"] for r in rows if r["FFACT"] == 100} == {"JPY"}
+    days = {SMALL.start + timedelta(days=d) for d in range(SMALL.days)}
+    rates = _tcurr(small_world, cutoff)
+    for pair in {(r["FCURR"], r["TCURR"]) for r in rows}:
+        assert days <= {d for d, f, t in rates if (f, t) == pair}, f"{pair} is published every day"
+    eur_usd = 1 / rates[(SMALL.start, "USD", "EUR")]
+    assert Decimal("0.9") < eur_usd < Decimal("1.3"), "1 EUR is about 1.085 USD, not its inverse"
+    assert Decimal("0.005") < rates[(SMALL.start, "JPY", "USD")] < Decimal("0.009"), "per 1 JPY, not per 100"
+
+
+def test_customers_bill_in_eur_and_sgd_and_pay_into_an_account_of_that_currency(default_world) -> None:
+    cutoff = datetime.combine(default_world.config.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    billed = Counter(r["WAERK"] for r in default_world.erp_as_of("VBRK", cutoff))
+    assert {"CNY", "USD", "EUR", "SGD"} <= set(billed), billed
+    paid = Counter(
+        p.account_currency for p in default_world.payments if p.booking_date <= default_world.config.end
+    )
+    assert paid["EUR"] > 0 and paid["SGD"] > 0, paid
+    formats = {}
+    for bank_file in bank_files(default_world):
+        if bank_file.kind == "normal":
+            parsed = parse_bank_bytes(bank_file.content, bank_file.name)
+            for stmt in parsed.statements:
+                formats[stmt.currency] = parsed.format
+    assert formats == {"USD": "mt940", "SGD": "mt940", "CNY": "camt053", "EUR": "camt053"}
+
+
+def test_orders_in_any_currency_are_priced_off_the_benchmark_at_the_days_rate(small_world) -> None:
+    cutoff = datetime.combine(SMALL.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    rates = _tcurr(small_world, cutoff)
+    bench = {(r["MATNR"], r["SPMON"]): r["KBETR"] for r in small_world.erp_as_of("ZMM_PRICE_BENCH", cutoff)}
+    injected = {c.entity_key for c in small_world.cases if c.rule_id == RULE_PRICE_BAND}
+    usd_per = {
+        "USD": lambda d: Decimal(1),
+        "CNY": lambda d: 1 / rates[(d, "USD", "CNY")],
+        "EUR": lambda d: 1 / rates[(d, "USD", "EUR")],
+        "SGD": lambda d: rates[(d, "SGD", "USD")],
+    }
+    checked = Counter()
+    band = SMALL.price_band_pct / 100
+    for line in small_world.erp_as_of("VBAP", cutoff):
+        if not line["VGBEL"] or f"{line['VBELN']}-{line['POSNR']}" in injected:
+            continue
+        day = datetime.strptime(line["ERDAT"], "%Y%m%d").date()
+        benchmark = bench[(line["MATNR"], day.strftime("%Y%m"))] / usd_per[line["WAERK"]](day)
+        assert abs(line["NETPR"] / line["KPEIN"] / benchmark - 1) <= band, line
+        checked[line["WAERK"]] += 1
+    assert checked["EUR"] > 10 and checked["SGD"] > 10, checked

@@ -33,8 +33,8 @@ from o2c.alerts.digest import (
 from o2c.alerts.outbox import alert_key, build_message, recipient_address, write_outbox
 from o2c.alerts.smtp import AlertSendError, SmtpConfig, send_message
 from o2c.config import Settings, load_settings
-from o2c.warehouse.bootstrap import ensure_schema
 from o2c.warehouse.db import connect, warehouse_url
+from o2c.warehouse.locks import CHECK_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ DONE_STATUSES = ("sent", "outbox_only")
 """Statuses of an alert that must never be sent again."""
 
 CHANNEL = "email"
-ADVISORY_LOCK_CLASS = 4242002
+ADVISORY_LOCK_CLASS = CHECK_RESULTS
 """First key of ``pg_advisory_xact_lock(int, int)``; the second is ``hashtext(alert_key)``."""
 
 EXCEPTION_COLUMNS = (
@@ -244,7 +244,6 @@ def _record(summary: dict[str, Any], outcome: Outcome) -> None:
 def _run(
     conn: psycopg.Connection, as_of_date: date, settings: Settings, smtp: SmtpConfig | None
 ) -> dict[str, Any]:
-    ensure_schema(conn)
     exceptions, reps, already_alerted = _read_inputs(conn, as_of_date)
     summary = _new_summary(as_of_date)
     unroutable = set(unroutable_rep_ids(exceptions, reps, as_of_date))

@@ -20,8 +20,7 @@ from psycopg.types.json import Jsonb
 from o2c.checks.lifecycle import rebuild_exceptions
 from o2c.checks.rules import load_rules, load_suite_module
 from o2c.config import Settings, load_settings
-from o2c.warehouse.bootstrap import ensure_schema
-from o2c.warehouse.db import warehouse_url
+from o2c.warehouse.locks import CHECK_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def _severity(rule: dict[str, Any], measure: Decimal | None) -> str:
     return str(rule["severity"])
 
 
-def validate(as_of: date, settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def validate(as_of: date, url: str, settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run every suite; return (observations, per-expectation summaries)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -58,9 +57,7 @@ def validate(as_of: date, settings: Settings) -> tuple[list[dict[str, Any]], lis
     context = gx.get_context(mode="ephemeral")  # suites need an active context to be built
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suites = load_suite_module(settings.expectations_dir).build_suites(rules, as_of.isoformat())
-    source = context.data_sources.add_postgres(
-        "warehouse", connection_string=_sqlalchemy_url(warehouse_url(settings))
-    )
+    source = context.data_sources.add_postgres("warehouse", connection_string=_sqlalchemy_url(url))
     observations: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []
     for spec in suites:
@@ -136,7 +133,7 @@ def record(
     summaries: list[dict[str, Any]],
 ) -> None:
     with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(4242002)")
+        conn.execute("select pg_advisory_xact_lock(%s)", (CHECK_RESULTS,))
         for rule_id, rule in rules.items():
             thresholds = {k: v for k, v in rule.items() if k.endswith(("_days", "_pct"))}
             conn.execute(
@@ -192,13 +189,12 @@ def record(
         rebuild_exceptions(conn)
 
 
-def run_checks(as_of: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+def run_checks(as_of: date, run_id: str, url: str, settings: Settings | None = None) -> dict[str, Any]:
     """Validate, record, and summarise: exceptions found per rule for ``as_of``."""
     s = settings or load_settings()
     rules = load_rules(s.expectations_dir)
-    observations, summaries = validate(as_of, s)
-    with psycopg.connect(warehouse_url(s)) as conn:
-        ensure_schema(conn)
+    observations, summaries = validate(as_of, url, s)
+    with psycopg.connect(url) as conn:
         record(conn, as_of, run_id, rules, observations, summaries)
     per_rule = {rule_id: 0 for rule_id in rules}
     for o in observations:

@@ -1,4 +1,5 @@
-"""Write the simulated banks' daily statements: SWIFT MT940 for the USD account, camt.053.001.02 for CNY.
+"""Write the simulated banks' daily statements: SWIFT MT940 for the USD and SGD accounts, camt.053.001.02 for
+CNY and EUR (customers pay into the account of their billing currency).
 
 Balances carry from day to day, so every file reconciles (opening + credits - debits = closing) except the
 one deliberately corrupted file the ground truth lists.
@@ -28,7 +29,10 @@ class Account:
 ACCOUNTS = {
     "USD": Account("CN12TRDB0000000001USD", "TRDBCNSHXXX", "mt940", Decimal("2500000.00")),
     "CNY": Account("CN34TRDB0000000002CNY", "TRDBCNSHXXX", "camt053", Decimal("18000000.00")),
+    "EUR": Account("CN56TRDB0000000003EUR", "TRDBCNSHXXX", "camt053", Decimal("900000.00")),
+    "SGD": Account("SG78TRDB0000000004SGD", "TRDBSGSGXXX", "mt940", Decimal("1500000.00")),
 }
+"""One account per billing currency (``catalog.COUNTRIES``): a payment always lands in a statement."""
 CAMT_NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from o2c.config import BUSINESS_TZ
 
@@ -98,14 +98,18 @@ COUNTRIES = [
     ("CN", "Zhejiang", "CNY"),
     ("CN", "Guangdong", "CNY"),
     ("CN", "Shandong", "CNY"),
-    ("SG", "Singapore", "USD"),
+    ("SG", "Singapore", "SGD"),
     ("VN", "Ho Chi Minh", "USD"),
     ("KR", "Seoul", "USD"),
     ("IN", "Mumbai", "USD"),
     ("AE", "Dubai", "USD"),
     ("ID", "Jakarta", "USD"),
     ("TH", "Bangkok", "USD"),
+    ("DE", "Hamburg", "EUR"),
+    ("NL", "Rotterdam", "EUR"),
 ]
+"""Customer country, region and billing currency. Customers are dealt these in shuffled rounds (every
+round of ``len(COUNTRIES)`` customers has each entry once), so even a small scenario bills in every currency."""
 PORTS = {
     "CN": ("CNSHA", 2),
     "SG": ("SGSIN", 6),
@@ -115,7 +119,41 @@ PORTS = {
     "AE": ("AEJEA", 18),
     "ID": ("IDJKT", 7),
     "TH": ("THLCH", 6),
+    "DE": ("DEHAM", 34),
+    "NL": ("NLRTM", 32),
 }
+
+REFERENCE_CURRENCY = "USD"
+"""The currency every rate path goes through (dbt var ``fx_reference_currency``)."""
+
+
+class FxQuote(NamedTuple):
+    """One currency pair the treasury publishes daily as exchange rate type M in TCURR.
+
+    ``start`` is the rate as quoted: for a direct quotation ``ffact`` units of ``fcurr`` cost ``start`` ×
+    ``tfact`` units of ``tcurr``; for an indirect one ``tfact`` units of ``tcurr`` cost ``start`` × ``ffact``
+    units of ``fcurr`` (stored as UKURS = −start). ``step`` is the largest relative daily move.
+    """
+
+    fcurr: str
+    tcurr: str
+    start: str
+    indirect: bool
+    ffact: int
+    tfact: int
+    step: float
+
+
+FX_QUOTES = [
+    FxQuote("USD", "CNY", "7.1500", False, 1, 1, 0.0028),  # 1 USD = 7.15 CNY (PBoC central parity style)
+    FxQuote("USD", "EUR", "1.0850", True, 1, 1, 0.004),  # indirect: 1 EUR = 1.085 USD
+    FxQuote("SGD", "USD", "1.3450", True, 1, 1, 0.003),  # indirect: 1 USD = 1.345 SGD
+    FxQuote("JPY", "USD", "0.6650", False, 100, 1, 0.005),  # 100 JPY = 0.665 USD
+    FxQuote("HKD", "CNY", "0.9150", False, 1, 1, 0.002),  # quoted against CNY only: a cross rate to USD
+]
+"""Type-M rates published every day: a mix of direct and indirect quotations, a ratio factor (100 JPY), and
+a currency (HKD) that reaches the reference currency only through another currency (CNY)."""
+
 TERMS = {"Z030": 30, "Z060": 60, "Z090": 90, "ZLC0": 10}
 """Payment terms: T/T 30/60/90 days net, and L/C at sight (paid on presentation, 10 days allowed)."""
 
@@ -135,6 +173,23 @@ def money(value: Decimal | float) -> Decimal:
 def dats(d: date | None) -> str:
     """SAP DATS representation."""
     return d.strftime("%Y%m%d") if d else "00000000"
+
+
+def inverted_dats(d: date) -> str:
+    """SAP's inverted date (ABAP ``CONVERT DATE ... INTO INVERTED-DATE``): the nine's complement of
+    ``YYYYMMDD``, i.e. 99999999 − YYYYMMDD as 8 characters, so that the newest date sorts first (TCURR-GDATU).
+    """
+    return f"{99999999 - int(d.strftime('%Y%m%d')):08d}"
+
+
+def tcurr_rate(ukurs: Decimal, ffact: Decimal | int = 1, tfact: Decimal | int = 1) -> Decimal:
+    """Units of TCURR per one unit of FCURR for a TCURR row.
+
+    UKURS > 0 is a direct quotation, UKURS < 0 an indirect one (the rate is 1 ÷ |UKURS|); FFACT/TFACT are the
+    ratios (100 JPY = x USD has FFACT 100): amount in TCURR = amount in FCURR × rate × TFACT ÷ FFACT.
+    """
+    rate = 1 / -ukurs if ukurs < 0 else ukurs
+    return rate * Decimal(tfact) / Decimal(ffact)
 
 
 def at(d: date, hour: float) -> datetime:

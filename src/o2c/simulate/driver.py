@@ -15,20 +15,13 @@ import sys
 import time
 import urllib.request
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date
 from pathlib import Path
 
-from o2c.config import BUSINESS_TZ, Settings
+from o2c.business_calendar import cutoff_for
+from o2c.config import SIM_ERP_DATABASE, Settings
 from o2c.simulate.bank_files import bank_files, drop_files
 from o2c.simulate.world import SimConfig, World, build_world
-
-
-def cutoff_for(business_date: date) -> datetime:
-    """The moment business date ``d`` is closed: 02:00 Asia/Shanghai the next day (the nightly run)."""
-    return datetime.combine(business_date + timedelta(days=1), dtime(2, 0), tzinfo=BUSINESS_TZ).astimezone(
-        UTC
-    )
 
 
 class Simulation:
@@ -101,7 +94,9 @@ class Simulation:
         world = self.world
         with (out / "cases.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["rule_id", "entity_key", "order_id", "customer_id", "reference_date", "note"])
+            writer.writerow(
+                ["rule_id", "entity_key", "order_id", "customer_id", "reference_date", "until", "note"]
+            )
             for case in world.cases:
                 writer.writerow(
                     [
@@ -110,6 +105,7 @@ class Simulation:
                         case.order_id,
                         case.customer_id,
                         case.reference_date.isoformat(),
+                        case.until.isoformat() if case.until else "",
                         case.note,
                     ]
                 )
@@ -235,9 +231,9 @@ class Simulation:
 
 
 def erp_url(settings: Settings) -> str:
-    """The simulated ERP's database: ``O2C_ERP_URL``, else database ``o2c_erp_sim`` on the warehouse server."""
+    """The simulated ERP's database: ``O2C_ERP_URL``, else :data:`SIM_ERP_DATABASE` on the warehouse server."""
     if settings.erp_url:
         return settings.erp_url
     from o2c.warehouse.db import warehouse_url, with_database
 
-    return with_database(warehouse_url(settings), "o2c_erp_sim")
+    return with_database(warehouse_url(settings), SIM_ERP_DATABASE)

@@ -22,6 +22,10 @@ CUSTOMER_ITEM: list[tuple[str, str]] = [
     ("BLDAT", D),
     ("ZFBDT", D),
     ("ZBD1T", "numeric(3,0)"),
+    ("ZBD1P", "numeric(5,3)"),
+    ("ZBD2T", "numeric(3,0)"),
+    ("ZBD3T", "numeric(3,0)"),
+    ("REBZG", "varchar(10)"),
     ("ZTERM", "varchar(4)"),
     ("SHKZG", "varchar(1)"),
     ("WRBTR", A),
@@ -84,12 +88,16 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("WAERS", "varchar(5)"),
         ("KMEIN", "varchar(3)"),
     ],
+    # GDATU is an inverted date (99999999 - YYYYMMDD), not DATS; UKURS < 0 is an indirect quotation;
+    # FFACT/TFACT are the from/to ratio factors (see o2c.simulate.master.MasterData.build_fx_rates)
     "TCURR": [
         ("KURST", "varchar(4)"),
         ("FCURR", "varchar(5)"),
         ("TCURR", "varchar(5)"),
-        ("GDATU", D),
-        ("UKURS", "numeric(13,6)"),
+        ("GDATU", "varchar(8)"),
+        ("UKURS", "numeric(9,5)"),
+        ("FFACT", "numeric(9,0)"),
+        ("TFACT", "numeric(9,0)"),
     ],
     "VBAK": [
         ("VBELN", "varchar(10)"),
@@ -122,6 +130,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("VGBEL", "varchar(10)"),
         ("VGPOS", "varchar(6)"),
         ("ABGRU", "varchar(2)"),
+        ("LFSTA", "varchar(1)"),
         ("ERDAT", D),
     ],
     "VBKD": [
@@ -137,6 +146,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("ETENR", "varchar(4)"),
         ("EDATU", D),
         ("WMENG", Q),
+        ("BMENG", Q),
     ],
     "LIKP": [
         ("VBELN", "varchar(10)"),
@@ -183,6 +193,28 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("VGBEL", "varchar(10)"),
         ("VGPOS", "varchar(6)"),
     ],
+    # change documents: header (who/when) and items (which table row, which field, old/new value)
+    "CDHDR": [
+        ("OBJECTCLAS", "varchar(15)"),
+        ("OBJECTID", "varchar(90)"),
+        ("CHANGENR", "varchar(10)"),
+        ("USERNAME", "varchar(12)"),
+        ("UDATE", D),
+        ("UTIME", "varchar(6)"),
+        ("TCODE", "varchar(20)"),
+        ("CHANGE_IND", "varchar(1)"),
+    ],
+    "CDPOS": [
+        ("OBJECTCLAS", "varchar(15)"),
+        ("OBJECTID", "varchar(90)"),
+        ("CHANGENR", "varchar(10)"),
+        ("TABNAME", "varchar(30)"),
+        ("TABKEY", "varchar(70)"),
+        ("FNAME", "varchar(30)"),
+        ("CHNGIND", "varchar(1)"),
+        ("VALUE_NEW", "varchar(254)"),
+        ("VALUE_OLD", "varchar(254)"),
+    ],
     # open (BSID) and cleared (BSAD) customer items share their layout; BSAD adds the clearing
     "BSID": CUSTOMER_ITEM,
     "BSAD": [*CUSTOMER_ITEM, ("AUGDT", D), ("AUGBL", "varchar(10)")],
@@ -207,6 +239,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "LIPS": ("VBELN", "POSNR"),
     "VBRK": ("VBELN",),
     "VBRP": ("VBELN", "POSNR"),
+    "CDHDR": ("OBJECTCLAS", "OBJECTID", "CHANGENR"),
+    "CDPOS": ("OBJECTCLAS", "OBJECTID", "CHANGENR", "TABNAME", "TABKEY", "FNAME", "CHNGIND"),
     "BSID": ("BUKRS", "BELNR", "GJAHR", "BUZEI"),
     "BSAD": ("BUKRS", "BELNR", "GJAHR", "BUZEI"),
 }

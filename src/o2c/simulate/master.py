@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 from o2c.simulate.catalog import (
@@ -10,17 +11,27 @@ from o2c.simulate.catalog import (
     COUNTRIES,
     CUSTOMER_KINDS,
     CUSTOMER_STEMS,
+    FX_QUOTES,
     PLANTS,
     PORTS,
+    REFERENCE_CURRENCY,
     REP_NAMES,
     TERMS,
+    Row,
     at,
     dats,
+    inverted_dats,
+    tcurr_rate,
 )
 from o2c.simulate.timeline import Timeline
 
+SUFFIXES = {"CN": "Co., Ltd.", "SG": "Pte. Ltd.", "DE": "GmbH", "NL": "B.V."}
+
 
 class MasterData(Timeline):
+    fx_published: dict[date, dict[tuple[str, str], Decimal]]
+    """Per day, the type-M rate of every published (FCURR, TCURR) pair: units of TCURR per 1 FCURR."""
+
     def build_master(self) -> None:
         cfg, rng = self.cfg, self.rng
         before = cfg.start - timedelta(days=400)
@@ -81,26 +92,17 @@ class MasterData(Timeline):
                         "KMEIN": "TO",
                     },
                 )
-        # daily USD/CNY rates, published each morning
-        self.usd_cny = {}
-        rate = Decimal("7.1500")
-        for d in range(-5, cfg.days):
-            day = cfg.start + timedelta(days=d)
-            rate = (rate + Decimal(str(rng.uniform(-0.02, 0.02)))).quantize(Decimal("0.0001"))
-            self.usd_cny[day] = rate
-            self.put(
-                "TCURR",
-                ("M", "USD", "CNY", dats(day)),
-                at(day, 8),
-                {"KURST": "M", "FCURR": "USD", "TCURR": "CNY", "GDATU": dats(day), "UKURS": rate},
-            )
+        self.build_fx_rates()
 
         self.customers = []
+        deck: list[tuple[str, str, str]] = []
         for i in range(cfg.customers):
             stem, stem_zh = CUSTOMER_STEMS[i % len(CUSTOMER_STEMS)]
             kind, kind_zh = CUSTOMER_KINDS[(i // len(CUSTOMER_STEMS)) % len(CUSTOMER_KINDS)]
-            land, region, currency = COUNTRIES[rng.randrange(len(COUNTRIES))]
-            suffix = "Co., Ltd." if land == "CN" else "Pte. Ltd." if land == "SG" else "Ltd."
+            if not deck:  # a shuffled round of every country: each billing currency appears
+                deck = rng.sample(COUNTRIES, len(COUNTRIES))
+            land, region, currency = deck.pop()
+            suffix = SUFFIXES.get(land, "Ltd.")
             kunnr = f"{100001 + i:010d}"
             created = before + timedelta(days=rng.randrange(0, 300))
             rep = self.reps[i % cfg.reps]
@@ -150,6 +152,98 @@ class MasterData(Timeline):
                 t,
                 {"KUNNR": kunnr, "VKORG": "1000", "PARVW": "VE", "PERNR": rep["PERNR"]},
             )
+
+    def build_fx_rates(self) -> None:
+        """Publish exchange rate type M every morning in TCURR, stored as SAP stores it.
+
+        TCURR key is KURST, FCURR, TCURR, GDATU; the values are UKURS, FFACT, TFACT.
+
+        - GDATU is the valid-from date as an *inverted date*: the nine's complement of ``YYYYMMDD``
+          (99999999 − YYYYMMDD, 8 characters; ABAP ``CONVERT DATE ... INTO INVERTED-DATE``), so that the newest
+          rate sorts first. 2026-06-01 is stored as ``79739398``. A rate is valid from GDATU until the next
+          newer GDATU of the same KURST/FCURR/TCURR.
+        - UKURS > 0 is a direct quotation: FFACT units of FCURR = UKURS × TFACT units of TCURR. UKURS < 0 is
+          an indirect quotation: the rate is 1 ÷ |UKURS|, i.e. TFACT units of TCURR = |UKURS| × FFACT units
+          of FCURR (e.g. SGD→USD at −1.3450: 1 USD = 1.3450 SGD).
+        - FFACT/TFACT are the ratio factors (100 JPY = 0.665 USD: FFACT 100, TFACT 1). SAP's own translation
+          takes the factors from TCURF (SAP Note 783877); o2c extracts TCURR only, so the simulator writes
+          the factors into TCURR's FFACT/TFACT too and o2c reads them there.
+        - Amount in TCURR = amount in FCURR × rate × TFACT ÷ FFACT (:func:`o2c.simulate.catalog.tcurr_rate`).
+
+        The pairs (``catalog.FX_QUOTES``) mix direct and indirect quotations, a factor, and a currency quoted
+        against CNY only; each walks randomly from its own seeded generator, so adding a pair does not
+        reshuffle the rest of the business.
+        """
+        cfg = self.cfg
+        self.usd_cny = {}
+        self.fx_published = {}
+        for quote in FX_QUOTES:
+            walk = random.Random(f"{cfg.seed}:fx:{quote.fcurr}{quote.tcurr}")  # noqa: S311 - a simulation
+            level = Decimal(quote.start)
+            for d in range(-5, cfg.days):
+                day = cfg.start + timedelta(days=d)
+                level = (level * Decimal(str(1 + walk.uniform(-quote.step, quote.step)))).quantize(
+                    Decimal("0.0001")
+                )
+                ukurs = -level if quote.indirect else level
+                gdatu = inverted_dats(day)
+                self.put(
+                    "TCURR",
+                    ("M", quote.fcurr, quote.tcurr, gdatu),
+                    at(day, 8),
+                    {
+                        "KURST": "M",
+                        "FCURR": quote.fcurr,
+                        "TCURR": quote.tcurr,
+                        "GDATU": gdatu,
+                        "UKURS": ukurs,
+                        "FFACT": Decimal(quote.ffact),
+                        "TFACT": Decimal(quote.tfact),
+                    },
+                )
+                rate = tcurr_rate(ukurs, quote.ffact, quote.tfact)
+                self.fx_published.setdefault(day, {})[(quote.fcurr, quote.tcurr)] = rate
+        self.usd_cny = {day: quotes[("USD", "CNY")] for day, quotes in self.fx_published.items()}
+
+    def fx_rate(self, day: date, from_currency: str, to_currency: str) -> Decimal:
+        """Units of ``to_currency`` per 1 ``from_currency`` on ``day`` (type M): the published pair, its
+        inverse, or a cross rate through the reference currency."""
+        quotes = self.fx_published[day]
+        if from_currency == to_currency:
+            return Decimal(1)
+        if (from_currency, to_currency) in quotes:
+            return quotes[(from_currency, to_currency)]
+        if (to_currency, from_currency) in quotes:
+            return 1 / quotes[(to_currency, from_currency)]
+        return self._to_reference(day, from_currency) / self._to_reference(day, to_currency)
+
+    def _to_reference(self, day: date, currency: str) -> Decimal:
+        """Units of the reference currency per 1 ``currency``: breadth-first over the day's published pairs."""
+        reached = {REFERENCE_CURRENCY: Decimal(1)}
+        frontier = [REFERENCE_CURRENCY]
+        while frontier and currency not in reached:
+            following = []
+            for known in frontier:
+                for (fcurr, tcurr), rate in sorted(self.fx_published[day].items()):
+                    if tcurr == known and fcurr not in reached:  # 1 fcurr = rate tcurr
+                        reached[fcurr] = rate * reached[known]
+                        following.append(fcurr)
+                    elif fcurr == known and tcurr not in reached:  # 1 tcurr = 1/rate fcurr
+                        reached[tcurr] = reached[known] / rate
+                        following.append(tcurr)
+            frontier = following
+        if currency not in reached:
+            raise KeyError(f"no rate path from {currency} to {REFERENCE_CURRENCY} on {day}")
+        return reached[currency]
+
+    def price_for(self, product: Row, day: date, currency: str) -> Decimal:
+        """The month's benchmark (USD/MT) in ``currency`` at the day's type-M rate.
+
+        Shadows ``Orders.price_for`` (``MasterData`` comes first in the builder's MRO): that one only knew
+        USD→CNY, and FX rates belong to the master data.
+        """
+        usd = self.bench[(product["MATNR"], day.strftime("%Y%m"))]
+        return usd if currency == "USD" else usd * self.fx_rate(day, "USD", currency)
 
     def _iban(self, land: str, i: int) -> str:
         return f"{land}{(i * 7919) % 97:02d}TRDB{i:012d}"

@@ -3,8 +3,9 @@ ground-truth cases, plus the views of them "as of" a moment that the simulated s
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,12 @@ class SimConfig:
     price_deviation_rate: float = 0.015
     unpaid_invoice_rate: float = 0.04
     rejection_rate: float = 0.02
+    deleted_order_rate: float = 0.03
+    """orders entered by mistake and deleted a few days later (change documents record it)"""
+    clearing_reset_rate: float = 0.05
+    """cleared invoices whose clearing is reset (payment returned) and later paid again"""
+    late_commit_rate: float = 0.05
+    """clearings posted by the 01:40 night batch whose transaction commits after the 02:00 cutoff"""
     price_band_pct: Decimal = Decimal("8")
     bad_bank_file_day: int | None = 40
 
@@ -46,6 +53,8 @@ class Case:
     reference_date: date
     """promised date (overdue orders), due date (receivables), goods issue (quantity) or order date (price)"""
     note: str
+    until: date | None = None
+    """the last as-of date on which a time-based case is still expected (resolved the day after)"""
 
 
 @dataclass
@@ -75,8 +84,44 @@ class BankDebit:
 
 @dataclass
 class Shipment:
+    """A forwarder's shipment as a timeline of versions (moment written, payload without ``updated_at``)."""
+
     shipment_id: str
     versions: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    plan_reasons: dict[datetime, str] = field(default_factory=dict)
+    """why the ETD/ETA plan changed in the version written at that moment (roll-over, congestion, ...)"""
+
+    def add(self, when: datetime, body: dict[str, Any], plan_reason: str | None = None) -> None:
+        """Append a version; ``plan_reason`` says why its ETD/ETA differ from the previous plan, if they do."""
+        self.versions.append((when, body))
+        if plan_reason is not None:
+            self.plan_reasons[when] = plan_reason
+
+    def rng(self, seed: int, purpose: str) -> random.Random:
+        """A random stream of this shipment's own, so shipment details never shift the ERP's draws."""
+        return random.Random(f"{seed}:{self.shipment_id}:{purpose}")  # noqa: S311 - a simulation
+
+    def plan_revisions(self, versions: list[tuple[datetime, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Every ETD/ETA plan in ``versions`` (in time order), oldest first: the plan at booking, then one entry
+        per version whose plan differs from the one before it."""
+        revisions: list[dict[str, Any]] = []
+        for stamp, body in versions:
+            plan = (body["etd_planned"], body["eta_planned"])
+            if revisions and (revisions[-1]["etd_planned"], revisions[-1]["eta_planned"]) == plan:
+                continue
+            revisions.append(
+                {
+                    "revised_at": body.get("created_at", _utc(stamp)) if not revisions else _utc(stamp),
+                    "etd_planned": plan[0],
+                    "eta_planned": plan[1],
+                    "reason": self.plan_reasons.get(stamp) if revisions else None,
+                }
+            )
+        return revisions
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -89,24 +134,42 @@ class World:
     cases: list[Case]
     reps: list[Row]
     order_line_count: int
+    commit_times: dict[tuple[str, tuple[str, ...], datetime], datetime] = field(default_factory=dict)
+    """versions committed after their change time: (table, key, changed_at) -> commit time"""
+    deleted_orders: list[str] = field(default_factory=list)
+    reset_items: list[str] = field(default_factory=list)
+    """customer items (BUKRS-BELNR-GJAHR-BUZEI) whose clearing was reset and which were paid again"""
+    late_commits: list[str] = field(default_factory=list)
+    credit_memos: list[str] = field(default_factory=list)
+    """customer items whose clearing committed after the nightly cutoff"""
 
-    def erp_as_of(self, table: str, cutoff: datetime) -> list[Row]:
-        """Rows of ``table`` as the ERP held them at ``cutoff`` (deleted rows omitted)."""
+    def erp_as_of(self, table: str, cutoff: datetime, by_change_time: bool = False) -> list[Row]:
+        """Rows of ``table`` as the ERP held them at ``cutoff`` (deleted rows omitted): the versions
+        committed by then. With ``by_change_time``, versions *changed* by then, however late committed:
+        the state a warehouse should show for that cutoff once every late commit has arrived."""
         rows: list[Row] = []
         for key in sorted(self.erp[table]):
             current: tuple[datetime, Row | None] | None = None
             for version in self.erp[table][key]:
-                if version[0] <= cutoff and (current is None or version[0] >= current[0]):
+                visible_at = (
+                    version[0]
+                    if by_change_time
+                    else self.commit_times.get((table, key, version[0]), version[0])
+                )
+                if visible_at <= cutoff and (current is None or version[0] >= current[0]):
                     current = version
             if current is not None and current[1] is not None:
                 rows.append({**current[1], "CHANGED_AT": current[0]})
         return rows
 
     def shipments_as_of(self, cutoff: datetime) -> list[dict[str, Any]]:
+        """Each shipment's latest version at ``cutoff``, with its plan history up to then (``plan_revisions``)."""
         out = []
         for shipment in self.shipments:
-            visible = [v for v in shipment.versions if v[0] <= cutoff]
+            visible = sorted((v for v in shipment.versions if v[0] <= cutoff), key=lambda v: v[0])
             if visible:
-                stamp, body = max(visible, key=lambda v: v[0])
-                out.append({**body, "updated_at": stamp.isoformat().replace("+00:00", "Z")})
+                stamp, body = visible[-1]
+                out.append(
+                    {**body, "plan_revisions": shipment.plan_revisions(visible), "updated_at": _utc(stamp)}
+                )
         return out

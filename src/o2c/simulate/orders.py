@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,10 +21,6 @@ from o2c.simulate.model import Case, Shipment
 
 
 class Orders(Billing):
-    def price_for(self, product: Row, day: date, currency: str) -> Decimal:
-        usd = self.bench[(product["MATNR"], day.strftime("%Y%m"))]
-        return usd if currency == "USD" else usd * self.usd_cny[day]
-
     def build_orders(self) -> None:
         cfg, rng = self.cfg, self.rng
         self.order_lines = 0
@@ -57,7 +53,31 @@ class Orders(Billing):
             bench = self.price_for(product, day, currency)
             band = cfg.price_band_pct / 100
             price_injected = rng.random() < cfg.price_deviation_rate
-            if price_injected:
+            kpein = 1
+            boundary = None
+            if not price_injected and currency == "USD":
+                if self.take("price_at_band", 0.003):
+                    boundary = "at"
+                elif self.take("price_one_unit_beyond_band", 0.003):
+                    boundary = "beyond"
+            if boundary is not None:
+                # priced per 100 MT (KPEIN 100), so that exactly the band's edge is a price SAP can hold
+                sign = rng.choice([1, -1])
+                kpein = 100
+                netpr = (bench * (100 + sign * cfg.price_band_pct)).quantize(Decimal("0.01"))
+                if boundary == "beyond":
+                    netpr += sign * Decimal("0.01")
+                    self.cases.append(
+                        Case(
+                            RULE_PRICE_BAND,
+                            key,
+                            vbeln,
+                            customer["KUNNR"],
+                            day,
+                            f"price one unit ({sign * Decimal('0.0001'):+} per MT) beyond the band",
+                        )
+                    )
+            elif price_injected:
                 off = Decimal(str(round(rng.uniform(0.15, 0.30), 4))) * rng.choice([1, -1])
                 self.cases.append(
                     Case(
@@ -72,11 +92,17 @@ class Orders(Billing):
             else:
                 off = contract["PREMIUM"] + Decimal(str(round(rng.uniform(-0.5, 0.5) * float(band), 4)))
                 off = max(min(off, band * Decimal("0.8")), -band * Decimal("0.8"))
-            price = (bench * (1 + off)).quantize(Decimal("0.01"))
+            if boundary is None:
+                netpr = (bench * (1 + off)).quantize(Decimal("0.01"))
+            price = netpr / kpein
             net = money(qty * price)
             header_total += net
             lead = rng.randint(7, 30)
-            promised = day + timedelta(days=lead)
+            requested = day + timedelta(days=lead)
+            # a quarter of lines cannot be confirmed for the requested date: schedule line 0002 confirms
+            # a later one, and that confirmed date is the promise
+            confirmed_later = self.take("confirmed_after_request", 0.25)
+            promised = requested + timedelta(days=rng.randint(2, 6)) if confirmed_later else requested
             self.put(
                 "VBAP",
                 (vbeln, posnr),
@@ -88,8 +114,8 @@ class Orders(Billing):
                     "KWMENG": qty,
                     "ZMENG": Decimal(0),
                     "VRKME": "TO",
-                    "NETPR": price,
-                    "KPEIN": 1,
+                    "NETPR": netpr,
+                    "KPEIN": kpein,
                     "NETWR": net,
                     "WAERK": currency,
                     "WERKS": contract["PLANT"],
@@ -98,15 +124,11 @@ class Orders(Billing):
                     "VGBEL": contract["VBELN"],
                     "VGPOS": "000010",
                     "ABGRU": "",
+                    "LFSTA": "A",
                     "ERDAT": dats(day),
                 },
             )
-            self.put(
-                "VBEP",
-                (vbeln, posnr, "0001"),
-                created,
-                {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001", "EDATU": dats(promised), "WMENG": qty},
-            )
+            self.schedule(vbeln, posnr, created, qty, requested, promised)
             self.put(
                 "VBKD",
                 (vbeln, posnr),
@@ -123,6 +145,10 @@ class Orders(Billing):
             self.shipments.append(shipment)
             etd_plan = promised + timedelta(days=1)
             transit = customer["PORT"][1]
+            booked = created + timedelta(hours=3)
+            # a third of bookings wait 4-30 h for the carrier's confirmation: until then, no events
+            booking = shipment.rng(cfg.seed, "booking")
+            confirmed = booked + timedelta(hours=booking.randint(4, 30)) if booking.random() < 0.3 else booked
             base_body = {
                 "shipment_id": shipment.shipment_id,
                 "order_id": vbeln,
@@ -142,9 +168,12 @@ class Orders(Billing):
                 "bl_number": None,
                 "containers": [],
                 "status": "BOOKED",
-                "events": [{"code": "BOOKED", "at": (created + timedelta(hours=3)).isoformat()}],
+                "created_at": booked.isoformat().replace("+00:00", "Z"),
+                "events": [{"code": "BOOKED", "at": confirmed.isoformat()}],
             }
-            shipment.versions.append((created + timedelta(hours=3), base_body))
+            if confirmed > booked:
+                shipment.add(booked, dict(base_body, status="REQUESTED", events=[]))
+            shipment.add(confirmed, base_body)
             self.order_lines += 1
 
             # the order line's fate: rejected, stuck (overdue), or delivered
@@ -159,12 +188,7 @@ class Orders(Billing):
                     created + timedelta(days=2),
                     {**self.latest("VBAP", (vbeln, posnr)), "KWMENG": qty, "NETWR": net},
                 )
-                self.put(
-                    "VBEP",
-                    (vbeln, posnr, "0001"),
-                    created + timedelta(days=2),
-                    {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001", "EDATU": dats(promised), "WMENG": qty},
-                )
+                self.schedule(vbeln, posnr, created + timedelta(days=2), qty, requested, promised)
             if overdue:
                 self.cases.append(
                     Case(RULE_ORDER_OVERDUE, key, vbeln, customer["KUNNR"], promised, "never delivered")
@@ -175,10 +199,14 @@ class Orders(Billing):
                     eta_planned=(etd_plan + timedelta(days=10 + transit)).isoformat(),
                     events=[
                         *base_body["events"],
-                        {"code": "ETD_REVISED", "at": at(promised - timedelta(days=1), 11).isoformat()},
+                        {
+                            "code": "ETD_REVISED",
+                            "at": at(promised - timedelta(days=1), 11).isoformat(),
+                            "reason": "CARGO_NOT_READY",
+                        },
                     ],
                 )
-                shipment.versions.append((at(promised - timedelta(days=1), 11), slipped))
+                shipment.add(at(promised - timedelta(days=1), 11), slipped, "CARGO_NOT_READY")
                 continue
             if rejected:  # after any quantity revision (day 2), so the rejection is the latest version
                 when = created + timedelta(days=rng.randint(3, 6))
@@ -203,8 +231,45 @@ class Orders(Billing):
                 )
                 continue
             goods_issue = promised - timedelta(days=rng.randint(0, min(5, lead - 3)))
+            parts: list[tuple[Decimal, date]] = [(Decimal(1), goods_issue)]
+            stuck = False
+            if horizon_left > lead + 12 and self.take("partial_then_stuck", 0.01):
+                # part delivered before the promise, the remainder never: overdue all the same
+                parts = [(Decimal(str(rng.choice([0.4, 0.5, 0.6]))), goods_issue - timedelta(days=1))]
+                stuck = True
+                self.cases.append(
+                    Case(
+                        RULE_ORDER_OVERDUE,
+                        key,
+                        vbeln,
+                        customer["KUNNR"],
+                        promised,
+                        "remainder never delivered",
+                    )
+                )
+            elif lead > 5 and self.take("partial_delivery", 0.08):
+                first = promised - timedelta(days=rng.randint(3, min(8, lead - 1)))
+                parts = [
+                    (Decimal(str(rng.choice([0.4, 0.5, 0.6, 0.7]))), first),
+                    (Decimal(0), first + timedelta(days=rng.randint(1, (promised - first).days))),
+                ]
+            elif horizon_left > lead + 4 and self.take("delivered_one_day_late", 0.005):
+                parts = [(Decimal(1), promised + timedelta(days=1))]  # complete by that day's end: no case
+            elif horizon_left > lead + 4 and self.take("delivered_two_days_late", 0.005):
+                parts = [(Decimal(1), promised + timedelta(days=2))]
+                self.cases.append(
+                    Case(
+                        RULE_ORDER_OVERDUE,
+                        key,
+                        vbeln,
+                        customer["KUNNR"],
+                        promised,
+                        "delivered two days after the promised date",
+                        until=promised + timedelta(days=1),
+                    )
+                )
             self.build_delivery(
-                customer, contract, vbeln, posnr, key, qty, price, goods_issue, shipment, base_body
+                customer, contract, vbeln, posnr, key, qty, price, parts, shipment, base_body, stuck
             )
         self.put(
             "VBAK",
@@ -227,6 +292,23 @@ class Orders(Billing):
         )
         return n_lines
 
+    def schedule(
+        self, vbeln: str, posnr: str, when: datetime, qty: Decimal, requested: date, promised: date
+    ) -> None:
+        """Schedule lines: 0001 requests ``qty`` for the requested date (confirmed there if it can be);
+        otherwise 0002 confirms it for the later ``promised`` date."""
+        line = {"VBELN": vbeln, "POSNR": posnr, "ETENR": "0001", "EDATU": dats(requested), "WMENG": qty}
+        if promised == requested:
+            self.put("VBEP", (vbeln, posnr, "0001"), when, {**line, "BMENG": qty})
+            return
+        self.put("VBEP", (vbeln, posnr, "0001"), when, {**line, "BMENG": Decimal(0)})
+        self.put(
+            "VBEP",
+            (vbeln, posnr, "0002"),
+            when,
+            {**line, "ETENR": "0002", "EDATU": dats(promised), "WMENG": Decimal(0), "BMENG": qty},
+        )
+
     def build_delivery(
         self,
         customer: Row,
@@ -236,13 +318,20 @@ class Orders(Billing):
         key: str,
         qty: Decimal,
         price: Decimal,
-        goods_issue: date,
+        parts: list[tuple[Decimal, date]],
         shipment: Shipment,
         base_body: dict[str, Any],
+        stuck: bool = False,
     ) -> None:
+        """Deliver the line in ``parts`` ((share of the line, goods issue date); a share of 0 is the
+        remainder); ``stuck``: only the parts listed are ever delivered, the line stays open."""
         cfg, rng = self.cfg, self.rng
         tol = contract["TOL"] / 100
-        if rng.random() < cfg.qty_deviation_rate:
+        first_issue = parts[0][1]
+        last_issue = parts[-1][1]
+        if stuck:
+            deviation = Decimal(0)
+        elif rng.random() < cfg.qty_deviation_rate:
             deviation = (tol + Decimal(str(round(rng.uniform(0.04, 0.15), 4)))) * rng.choice([1, -1])
             self.cases.append(
                 Case(
@@ -250,76 +339,159 @@ class Orders(Billing):
                     key,
                     vbeln,
                     customer["KUNNR"],
-                    goods_issue,
+                    last_issue,
                     f"delivered {deviation:+.1%} vs ordered, tolerance {contract['TOL']}%",
                 )
             )
+        elif self.take("qty_at_tolerance", 0.004):
+            deviation = tol * rng.choice([1, -1])  # exactly on the edge: within tolerance
         else:
             deviation = Decimal(str(round(rng.uniform(-0.8, 0.8) * float(tol), 4)))
-        delivered = (qty * (1 + deviation)).quantize(THREE)
-        lieferung = self.next_id("delivery", 80000000)
-        picked = at(goods_issue - timedelta(days=2), self.business_hour())
-        batch = f"B{goods_issue.strftime('%y%m%d')}{rng.randrange(100, 999)}"
+        total = (qty * (1 + deviation)).quantize(THREE)
+        if not stuck and deviation.copy_abs() < tol and self.take("qty_one_unit_beyond", 0.004):
+            sign = rng.choice([1, -1])
+            total = (qty * (1 + sign * tol)).quantize(THREE) + sign * Decimal("0.001")
+            self.cases.append(
+                Case(
+                    RULE_QTY_TOLERANCE,
+                    key,
+                    vbeln,
+                    customer["KUNNR"],
+                    last_issue,
+                    f"delivered 0.001 MT beyond the {contract['TOL']}% tolerance",
+                )
+            )
         plant = contract["PLANT"]
-        likp = {
-            "VBELN": lieferung,
-            "ERDAT": dats(goods_issue - timedelta(days=2)),
-            "LFDAT": dats(goods_issue),
-            "WADAT": dats(goods_issue),
-            "WADAT_IST": "00000000",
-            "KUNNR": customer["KUNNR"],
-            "VSTEL": plant,
-        }
-        self.put("LIKP", (lieferung,), picked, likp)
-        self.put(
-            "LIPS",
-            (lieferung, "000010"),
-            picked,
-            {
+        remaining = total
+        first: tuple[str, datetime, Decimal] | None = None
+        for index, (share, goods_issue) in enumerate(parts):
+            last = index == len(parts) - 1
+            delivered = remaining if last and not stuck else (qty * share).quantize(THREE)
+            remaining -= delivered
+            lieferung = self.next_id("delivery", 80000000)
+            picked = at(goods_issue - timedelta(days=2), self.business_hour())
+            batch = f"B{goods_issue.strftime('%y%m%d')}{rng.randrange(100, 999)}"
+            likp = {
                 "VBELN": lieferung,
-                "POSNR": "000010",
-                "MATNR": contract["PRODUCT"]["MATNR"],
-                "WERKS": plant,
-                "CHARG": batch,
-                "LFIMG": delivered,
-                "VRKME": "TO",
-                "VGBEL": vbeln,
-                "VGPOS": posnr,
-            },
-        )
-        issued = at(goods_issue, self.business_hour())
-        self.put("LIKP", (lieferung,), issued, dict(likp, WADAT_IST=dats(goods_issue)))
-        # the forwarder: booked, gate-in, departed, arrived
+                "ERDAT": dats(goods_issue - timedelta(days=2)),
+                "LFDAT": dats(goods_issue),
+                "WADAT": dats(goods_issue),
+                "WADAT_IST": "00000000",
+                "KUNNR": customer["KUNNR"],
+                "VSTEL": plant,
+            }
+            self.put("LIKP", (lieferung,), picked, likp)
+            self.put(
+                "LIPS",
+                (lieferung, "000010"),
+                picked,
+                {
+                    "VBELN": lieferung,
+                    "POSNR": "000010",
+                    "MATNR": contract["PRODUCT"]["MATNR"],
+                    "WERKS": plant,
+                    "CHARG": batch,
+                    "LFIMG": delivered,
+                    "VRKME": "TO",
+                    "VGBEL": vbeln,
+                    "VGPOS": posnr,
+                },
+            )
+            issued = at(goods_issue, self.business_hour())
+            self.put("LIKP", (lieferung,), issued, dict(likp, WADAT_IST=dats(goods_issue)))
+            complete = last and not stuck
+            self.put(
+                "VBAP",
+                (vbeln, posnr),
+                issued,
+                {**self.latest("VBAP", (vbeln, posnr)), "LFSTA": "C" if complete else "B"},
+            )
+            if first is None:
+                first = (lieferung, issued, delivered)
+            self.build_invoice(customer, vbeln, posnr, lieferung, contract, delivered, price, goods_issue)
+        assert first is not None
+        lieferung, issued, delivered = first
+        goods_issue = first_issue
+        # the forwarder: gate-in, 0-3 plan revisions before departure, departed (ETA re-estimated), arrived
         etd = goods_issue + timedelta(days=rng.randint(1, 3))
         eta = etd + timedelta(days=customer["PORT"][1] + rng.randint(-1, 2))
-        body = dict(
-            base_body,
-            delivery_id=lieferung,
-            vessel=f"{base_body['carrier']} {rng.choice(['STAR', 'PRIDE', 'HOPE', 'GLORY'])}",
-            voyage=f"{rng.randrange(100, 999)}E",
-            bl_number=f"BL{lieferung}",
-            containers=[
-                f"CSNU{rng.randrange(1000000, 9999999)}" for _ in range(max(1, min(40, int(delivered // 25))))
-            ],
-            status="GATE_IN",
-            events=[*base_body["events"], {"code": "GATE_IN", "at": issued.isoformat()}],
-        )
-        shipment.versions.append((issued + timedelta(hours=1), body))
+        steps: list[tuple[datetime, dict[str, Any], str | None]] = [
+            (
+                issued + timedelta(hours=1),
+                {
+                    "delivery_id": lieferung,
+                    "vessel": f"{base_body['carrier']} {rng.choice(['STAR', 'PRIDE', 'HOPE', 'GLORY'])}",
+                    "voyage": f"{rng.randrange(100, 999)}E",
+                    "bl_number": f"BL{lieferung}",
+                    "containers": [
+                        f"CSNU{rng.randrange(1000000, 9999999)}"
+                        for _ in range(max(1, min(40, int(delivered // 25))))
+                    ],
+                    "status": "GATE_IN",
+                    "event": {"code": "GATE_IN", "at": issued.isoformat()},
+                },
+                None,
+            )
+        ]
+        # roll-overs and congestion push the planned ETD out, each announced before the planned departure
+        # (a stream of the shipment's own: the ERP's draws stay as they were)
+        sailing = shipment.rng(cfg.seed, "sailing")
+        plan_etd = date.fromisoformat(base_body["etd_planned"])
+        revision_day = shipment.versions[-1][0].date() + timedelta(days=2)
+        for _ in range(sailing.choices([0, 1, 2, 3], weights=[55, 25, 13, 7])[0]):
+            last_day = plan_etd - timedelta(days=1)
+            if revision_day > last_day:
+                break
+            revision_day += timedelta(days=sailing.randint(0, (last_day - revision_day).days))
+            reason = sailing.choice(["ROLLED_OVER", "PORT_CONGESTION", "VESSEL_DELAY"])
+            low, high = {"ROLLED_OVER": (7, 7), "PORT_CONGESTION": (2, 5), "VESSEL_DELAY": (1, 3)}[reason]
+            plan_etd += timedelta(days=sailing.randint(low, high))
+            revised = at(revision_day, sailing.uniform(9.0, 18.0))
+            while revised in {step[0] for step in steps}:  # one version per moment
+                revised += timedelta(minutes=1)
+            steps.append(
+                (
+                    revised,
+                    {
+                        "etd_planned": plan_etd.isoformat(),
+                        "eta_planned": (plan_etd + timedelta(days=customer["PORT"][1])).isoformat(),
+                        "event": {"code": "ETD_REVISED", "at": revised.isoformat(), "reason": reason},
+                    },
+                    reason,
+                )
+            )
+            revision_day += timedelta(days=1)
+        if plan_etd != date.fromisoformat(base_body["etd_planned"]):
+            # sails on the last planned date or a day later, and arrives after the same transit time
+            sailed = max(etd, plan_etd + timedelta(days=sailing.choice([0, 0, 1])))
+            eta, etd = eta + (sailed - etd), sailed
         departed = at(etd, 20)
-        body = dict(
-            body,
-            status="DEPARTED",
-            etd_actual=etd.isoformat(),
-            eta_planned=eta.isoformat(),
-            events=[*body["events"], {"code": "DEPARTED", "at": departed.isoformat()}],
+        steps.append(
+            (
+                departed,
+                {
+                    "status": "DEPARTED",
+                    "etd_actual": etd.isoformat(),
+                    "eta_planned": eta.isoformat(),
+                    "event": {"code": "DEPARTED", "at": departed.isoformat()},
+                },
+                "ETA_ON_DEPARTURE",
+            )
         )
-        shipment.versions.append((departed, body))
         arrived = at(eta, 8)
-        body = dict(
-            body,
-            status="ARRIVED",
-            eta_actual=eta.isoformat(),
-            events=[*body["events"], {"code": "ARRIVED", "at": arrived.isoformat()}],
+        steps.append(
+            (
+                arrived,
+                {
+                    "status": "ARRIVED",
+                    "eta_actual": eta.isoformat(),
+                    "event": {"code": "ARRIVED", "at": arrived.isoformat()},
+                },
+                None,
+            )
         )
-        shipment.versions.append((arrived, body))
-        self.build_invoice(customer, vbeln, posnr, lieferung, contract, delivered, price, goods_issue)
+        body = base_body
+        for when, changes, plan_reason in sorted(steps, key=lambda step: step[0]):
+            event = changes.pop("event")
+            body = dict(body, **changes, events=[*body["events"], event])
+            shipment.add(when, body, plan_reason)

@@ -3,7 +3,8 @@
 Only the demo and the tests read the ground truth; the pipeline never does. A case is *expected* at an
 as-of date when it is visible by then under the rule's thresholds: an overdue order once the promised date
 plus grace has passed, an overdue receivable once the due date plus grace has passed, a quantity deviation
-once goods are issued, a price deviation once the order exists.
+once goods are issued, a price deviation once the order exists. A time-based case resolved later (paid or
+delivered late) is expected up to its ``until`` date.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ def expected_cases(ground_truth: Path, as_of: date, rules: dict[str, dict[str, A
         for row in csv.DictReader(handle):
             rule_id = row["rule_id"]
             reference = date.fromisoformat(row["reference_date"])
+            until = date.fromisoformat(row["until"]) if row.get("until") else None
             if rule_id in TIME_BASED:
-                visible = (as_of - reference).days > int(rules[rule_id].get("grace_days", 0))
+                visible = (as_of - reference).days > int(rules[rule_id].get("grace_days", 0)) and (
+                    until is None or as_of <= until
+                )
             else:
                 visible = reference <= as_of
             if visible and rule_id in expected:

@@ -7,8 +7,26 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from o2c.business_calendar import BUSINESS_TZ
 from o2c.simulate.catalog import Row
+from o2c.simulate.erp_tables import KEYS, TABLES
 from o2c.simulate.model import BankDebit, Case, Payment, Shipment, SimConfig
+
+CHANGE_DOCUMENT_OBJECTS = {
+    "VBAK": ("VERKBELEG", "VA02"),
+    "VBAP": ("VERKBELEG", "VA02"),
+    "VBEP": ("VERKBELEG", "VA02"),
+    "VBKD": ("VERKBELEG", "VA02"),
+    "LIKP": ("LIEFERUNG", "VL02N"),
+    "LIPS": ("LIEFERUNG", "VL02N"),
+}
+"""Tables whose row deletions SAP records in change documents: table -> (object class, transaction)."""
+
+
+def key_widths(table: str) -> list[int]:
+    """The character widths of a table's key fields (CDPOS ``TABKEY`` concatenates them at full width)."""
+    kinds = dict(TABLES[table])
+    return [int(kinds[field].split("(")[1].split(")")[0].split(",")[0]) for field in KEYS[table]]
 
 
 class Timeline:
@@ -31,10 +49,74 @@ class Timeline:
         self.debits: list[BankDebit] = []
         self.cases: list[Case] = []
         self.counters: dict[str, int] = defaultdict(int)
+        self.commit_times: dict[tuple[str, tuple[str, ...], datetime], datetime] = {}
+        self.change_numbers: dict[tuple[str, str, datetime], str] = {}
+        self.deleted_orders: list[str] = []
+        self.reset_items: list[str] = []
+        self.late_commits: list[str] = []
+        self.credit_memos: list[str] = []
+        self.quota: dict[str, int] = defaultdict(int)
 
     # -- helpers ------------------------------------------------------------------------------
-    def put(self, table: str, key: tuple[str, ...], when: datetime, row: Row | None) -> None:
+    def put(
+        self,
+        table: str,
+        key: tuple[str, ...],
+        when: datetime,
+        row: Row | None,
+        committed: datetime | None = None,
+    ) -> None:
+        """Write a version of a row changed at ``when`` (``None`` deletes it). A version ``committed`` later
+        than ``when`` (a long transaction, replication lag) becomes visible only then, with its older
+        ``CHANGED_AT``. Deleting a row of a document table writes its change document, as SAP does."""
         self.erp[table].setdefault(key, []).append((when, row))
+        if committed is not None and committed > when:
+            self.commit_times[(table, key, when)] = committed
+        if row is None and table in CHANGE_DOCUMENT_OBJECTS:
+            self._change_document(table, key, when)
+
+    def _change_document(self, table: str, key: tuple[str, ...], when: datetime) -> None:
+        objectclass, tcode = CHANGE_DOCUMENT_OBJECTS[table]
+        local = when.astimezone(BUSINESS_TZ)
+        header_key = (objectclass, key[0], when)
+        changenr = self.change_numbers.get(header_key)
+        if changenr is None:
+            changenr = self.next_id("changenr", 0)
+            self.change_numbers[header_key] = changenr
+            self.put(
+                "CDHDR",
+                (objectclass, key[0], changenr),
+                when,
+                {
+                    "OBJECTCLAS": objectclass,
+                    "OBJECTID": key[0],
+                    "CHANGENR": changenr,
+                    "USERNAME": "SD_CLERK",
+                    "UDATE": local.strftime("%Y%m%d"),
+                    "UTIME": local.strftime("%H%M%S"),
+                    "TCODE": tcode,
+                    "CHANGE_IND": "U",
+                },
+            )
+        tabkey = "100" + "".join(
+            value.ljust(width) for value, width in zip(key, key_widths(table), strict=True)
+        )
+        self.put(
+            "CDPOS",
+            (objectclass, key[0], changenr, table, tabkey, "KEY", "D"),
+            when,
+            {
+                "OBJECTCLAS": objectclass,
+                "OBJECTID": key[0],
+                "CHANGENR": changenr,
+                "TABNAME": table,
+                "TABKEY": tabkey,
+                "FNAME": "KEY",
+                "CHNGIND": "D",
+                "VALUE_NEW": "",
+                "VALUE_OLD": "",
+            },
+        )
 
     def latest(self, table: str, key: tuple[str, ...]) -> Row:
         """The most recently written version of a row (which must exist)."""
@@ -42,6 +124,19 @@ class Timeline:
         if row is None:
             raise KeyError(f"{table} {key} was deleted")
         return row
+
+    def price_for(self, product: Row, day: date, currency: str) -> Decimal:
+        """The month's benchmark in ``currency`` at the day's rate (``MasterData`` provides it)."""
+        raise NotImplementedError
+
+    def take(self, kind: str, rate: float, minimum: int = 2) -> bool:
+        """Inject a case of ``kind`` here? Always for its first ``minimum`` chances (so that even a small
+        scenario has every boundary case), then at ``rate``. Draws from the main stream either way."""
+        draw = self.rng.random()
+        if self.quota[kind] < minimum or draw < rate:
+            self.quota[kind] += 1
+            return True
+        return False
 
     def next_id(self, kind: str, start: int, width: int = 10) -> str:
         self.counters[kind] += 1

@@ -21,6 +21,7 @@ from o2c.simulate.catalog import (
     money,
 )
 from o2c.simulate.contracts import Contracts
+from o2c.simulate.corrections import Corrections
 from o2c.simulate.master import MasterData
 from o2c.simulate.model import BankDebit, Case, Payment, Shipment, SimConfig, World
 from o2c.simulate.orders import Orders
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class _Builder(MasterData, Contracts, Orders, BankNoise):
+class _Builder(MasterData, Contracts, Orders, BankNoise, Corrections):
     """Every stage of the business, run in order by :func:`build_world`."""
 
 
@@ -57,6 +58,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
     builder.build_contracts()
     builder.build_orders()
     builder.build_bank_debits()
+    builder.build_corrections()
     return World(
         config=config,
         erp=builder.erp,
@@ -66,4 +68,9 @@ def build_world(cfg: SimConfig | None = None) -> World:
         cases=builder.cases,
         reps=builder.reps,
         order_line_count=builder.order_lines,
+        commit_times=builder.commit_times,
+        deleted_orders=builder.deleted_orders,
+        reset_items=builder.reset_items,
+        late_commits=builder.late_commits,
+        credit_memos=builder.credit_memos,
     )

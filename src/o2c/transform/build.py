@@ -11,17 +11,26 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from o2c.business_calendar import CUTOFF
 from o2c.config import Settings, load_settings
-from o2c.warehouse.db import warehouse_url
 
 
 class DbtError(RuntimeError):
-    """dbt failed; the message lists the failing nodes."""
+    """dbt failed; the message lists the failing nodes, also in ``failures`` (``unique_id: message``).
+
+    ``log_path`` is dbt's log file of the run; nothing of a failed build is published.
+    """
+
+    def __init__(self, message: str, failures: list[str] | None = None, log_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures or [])
+        self.log_path = log_path
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,8 @@ class DbtResult:
     command: list[str]
     results: list[dict[str, object]]
     elapsed_s: float
+    target_path: Path | None = None
+    """dbt's target folder of the run (``manifest.json``, ``run_results.json``)."""
 
 
 def dbt_env(url: str, settings: Settings) -> dict[str, str]:
@@ -54,13 +65,26 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> DbtResult:
-    """Run ``dbt <args>`` with the run's as-of date; raise :class:`DbtError` naming failed nodes."""
+def dbt_vars(as_of: date) -> dict[str, str]:
+    """The variables every run passes: the as-of date and the business day's cutoff (one source of truth)."""
+    return {"as_of_date": as_of.isoformat(), "business_day_cutoff": CUTOFF.strftime("%H:%M")}
+
+
+def run_dbt(
+    args: list[str],
+    as_of: date,
+    url: str,
+    settings: Settings | None = None,
+    extra_vars: Mapping[str, object] | None = None,
+) -> DbtResult:
+    """Run ``dbt <args>`` with the run's as-of date (plus ``extra_vars``); raise :class:`DbtError` naming
+    failed nodes."""
     s = settings or load_settings()
-    env = dbt_env(warehouse_url(s), s)
-    command = [dbt_executable(), *args, "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
-    proc = subprocess.run(command, env=env, cwd=s.dbt_project_dir, capture_output=True, text=True)  # noqa: S603
+    env = dbt_env(url, s)
+    command = [dbt_executable(), *args, "--vars", json.dumps({**dbt_vars(as_of), **(extra_vars or {})})]
     run_results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
+    run_results.unlink(missing_ok=True)  # results of this run only, never a previous run's
+    proc = subprocess.run(command, env=env, cwd=s.dbt_project_dir, capture_output=True, text=True)  # noqa: S603
     results: list[dict[str, object]] = []
     elapsed = 0.0
     if run_results.exists():
@@ -74,12 +98,24 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> D
             if r.get("status") in ("error", "fail", "runtime error")
         ]
         tail = "\n".join(proc.stdout.splitlines()[-30:])
-        raise DbtError(f"dbt {' '.join(args)} failed for as-of {as_of}:\n" + "\n".join(failed or [tail]))
-    return DbtResult(command, results, elapsed)
+        raise DbtError(
+            f"dbt {' '.join(args)} failed for as-of {as_of}:\n" + "\n".join(failed or [tail]),
+            failed,
+            Path(env["DBT_LOG_PATH"]) / "dbt.log",
+        )
+    return DbtResult(command, results, elapsed, Path(env["DBT_TARGET_PATH"]))
 
 
-def build(as_of: date, settings: Settings | None = None, select: str | None = None) -> DbtResult:
+def build(
+    as_of: date,
+    url: str,
+    settings: Settings | None = None,
+    select: str | None = None,
+    extra_vars: Mapping[str, object] | None = None,
+) -> DbtResult:
+    """``dbt build`` (models and their tests). Models of published schemas (marts) land in their shadow
+    schema: :func:`o2c.transform.publish.build_and_publish` is what BI users' marts are updated by."""
     args = ["build"]
     if select:
         args += ["--select", select]
-    return run_dbt(args, as_of, settings)
+    return run_dbt(args, as_of, url, settings, extra_vars)

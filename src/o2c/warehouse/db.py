@@ -9,15 +9,29 @@ import psycopg
 from o2c.config import Settings, load_settings
 
 
-def warehouse_url(settings: Settings | None = None, *, start: bool = True) -> str:
-    """The warehouse URL; starts the embedded server first unless ``O2C_WAREHOUSE_URL`` is set."""
+def warehouse_url(settings: Settings | None = None) -> str:
+    """The warehouse URL: ``O2C_WAREHOUSE_URL``, else the embedded server's. Starts nothing."""
     s = settings or load_settings()
     if s.warehouse_url:
         return s.warehouse_url
     from o2c.warehouse.embedded import EmbeddedWarehouse
 
-    server = EmbeddedWarehouse(s.home, s.warehouse_port)
-    return server.ensure_running() if start else server.url()
+    return EmbeddedWarehouse(s.home, s.warehouse_port).url()
+
+
+def start_warehouse(settings: Settings) -> str:
+    """Entry points only (CLI, pipeline tasks, demo): start the embedded server if it is the warehouse and
+    is not running, create the landing/ops schemas, and return the URL to pass down."""
+    from o2c.warehouse.bootstrap import ensure_schema
+
+    url = settings.warehouse_url
+    if not url:
+        from o2c.warehouse.embedded import EmbeddedWarehouse
+
+        url = EmbeddedWarehouse(settings.home, settings.warehouse_port).ensure_running()
+    with psycopg.connect(url) as conn:
+        ensure_schema(conn)
+    return url
 
 
 def with_database(url: str, database: str) -> str:

@@ -6,8 +6,9 @@ create schema if not exists raw_logistics;
 create schema if not exists raw_bank;
 create schema if not exists ops;
 create schema if not exists marts;
+-- raw_erp.* and raw_logistics.* tables are created by o2c.loading.land as sources first deliver them
 
--- one row per landed batch: a (source, entity, data interval) unit that a re-run replaces whole
+-- one row per batch: a (source, entity, data interval) and the window it reads; re-runs add to it
 create table if not exists ops.load_batches (
     batch_id text primary key,
     source text not null,
@@ -19,6 +20,34 @@ create table if not exists ops.load_batches (
     row_count bigint not null,
     loaded_at timestamptz not null default now(),
     detail jsonb not null default '{}'::jsonb
+);
+
+-- every run of a batch: what it read, how many versions were new, how many deletions it found
+create table if not exists ops.load_log (
+    load_id bigint generated always as identity primary key,
+    batch_id text not null,
+    source text not null,
+    entity text not null,
+    extracted_from timestamptz,
+    extracted_to timestamptz not null,
+    is_backfill boolean not null,
+    rows_read bigint not null,
+    new_versions bigint not null,
+    tombstones bigint not null,
+    loaded_at timestamptz not null default now(),
+    detail jsonb not null default '{}'::jsonb
+);
+create index if not exists load_log_batch_idx on ops.load_log (batch_id);
+
+-- the columns each source table had when last loaded: a dropped or retyped column stops that table
+create table if not exists ops.source_columns (
+    source text not null,
+    entity text not null,
+    column_name text not null,
+    data_type text not null,
+    first_seen_at timestamptz not null default now(),
+    last_seen_at timestamptz not null default now(),
+    primary key (source, entity, column_name)
 );
 
 -- high-water mark of what each incremental extraction has read
@@ -92,17 +121,6 @@ create table if not exists raw_bank.entries (
 create index if not exists entries_batch_idx on raw_bank.entries (_batch_id);
 create index if not exists statements_batch_idx on raw_bank.statements (_batch_id);
 
--- logistics shipments as served by the TMS API: one row per shipment version fetched
-create table if not exists raw_logistics.shipments (
-    _batch_id text not null,
-    _loaded_at timestamptz not null,
-    _source text not null,
-    shipment_id text not null,
-    updated_at timestamptz not null,
-    payload jsonb not null
-);
-create index if not exists shipments_batch_idx on raw_logistics.shipments (_batch_id);
-
 -- data-quality check runs and abnormal-order observations (the exception lifecycle is derived)
 create table if not exists ops.check_runs (
     as_of_date date primary key,
@@ -170,3 +188,58 @@ create table if not exists ops.alert_items (
     primary key (alert_key, exception_id)
 );
 create index if not exists alert_items_rep_idx on ops.alert_items (rep_id, rule_id, entity_key);
+
+-- Write-audit-publish of the marts (o2c.transform.publish): one row per published mart, upserted by each
+-- publish. kind 'table' is rebuilt by every build and swapped in; kind 'incremental' keeps a shadow copy
+-- (shadow_relation, with this OID) equal to the live table, whose touched keys each build records.
+create table if not exists ops.published_marts (
+    relation text primary key,
+    shadow_relation text not null,
+    kind text not null check (kind in ('table', 'incremental')),
+    unique_key text[] not null default '{}',
+    shadow_oid oid,
+    tracked boolean not null default false,
+    as_of_date date not null,
+    published_at timestamptz not null default now()
+);
+
+-- Statement triggers on a shadow copy of an incremental mart call this: it records the unique keys of the
+-- rows each statement inserted, deleted or updated into the keys table TG_ARGV[0] (columns TG_ARGV[1]).
+-- A TRUNCATE cannot be described by keys: the copy is marked untracked and the next publish swaps it whole.
+create or replace function ops.publish_track_touched_keys() returns trigger
+language plpgsql as $$
+begin
+    if tg_op = 'TRUNCATE' then
+        update ops.published_marts set tracked = false
+        where shadow_relation = tg_table_schema || '.' || tg_table_name;
+        return null;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        execute format('insert into %s select %s from touched_new on conflict do nothing', tg_argv[0], tg_argv[1]);
+    end if;
+    if tg_op in ('DELETE', 'UPDATE') then
+        execute format('insert into %s select %s from touched_old on conflict do nothing', tg_argv[0], tg_argv[1]);
+    end if;
+    return null;
+end
+$$;
+
+-- Every pipeline task failure told to the data team (o2c.alerts.data_team); key dag:run:task:try.
+create table if not exists ops.pipeline_failure_alerts (
+    alert_key text primary key,
+    dag_id text not null,
+    run_id text not null,
+    task_id text not null,
+    try_number integer not null,
+    as_of_date date,
+    error text not null,
+    failing_nodes jsonb not null default '[]'::jsonb,
+    log_location text,
+    recipient text,
+    subject text not null,
+    outbox_file text,
+    status text not null check (status in ('sent', 'failed', 'outbox_only')),
+    send_error text,
+    attempts integer not null default 0,
+    alerted_at timestamptz not null default now()
+);

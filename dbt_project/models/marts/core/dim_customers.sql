@@ -1,6 +1,6 @@
 with
 
-customers as (select * from {{ ref('stg_erp__customers') }}),
+customers as (select * from {{ ref('int_customers') }}),
 
 final as (
     select

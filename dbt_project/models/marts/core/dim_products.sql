@@ -1,6 +1,6 @@
 with
 
-materials as (select * from {{ ref('stg_erp__materials') }}),
+materials as (select * from {{ ref('int_products') }}),
 
 final as (
     select

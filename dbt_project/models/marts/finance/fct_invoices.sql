@@ -5,9 +5,9 @@ invoices as (select * from {{ ref('stg_erp__billing_documents') }}),
 
 invoice_items as (select * from {{ ref('stg_erp__billing_document_items') }}),
 
-customer_items as (select * from {{ ref('stg_erp__customer_items') }}),
+customer_items as (select * from {{ ref('int_customer_items') }}),
 
-customers as (select * from {{ ref('stg_erp__customers') }}),
+customers as (select * from {{ ref('int_customers') }}),
 
 fx as (select * from {{ ref('int_fx_rates_daily') }}),
 

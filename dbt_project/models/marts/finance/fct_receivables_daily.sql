@@ -1,54 +1,138 @@
-{#- Periodic snapshot. Grain: one row per open invoice per snapshot date.
-    A full build fills every date from the first posting to the as-of date; an incremental run replaces
-    the last few dates (a lookback absorbs late postings), so re-runs and backfills never duplicate. -#}
+{#- Periodic snapshot. Grain: one row per open customer item per snapshot date.
+    The snapshot of date d is exact history: the items open at d as known at d's cutoff (d + 1 at 02:00
+    Shanghai), including late commits whose change time is before it; built from the items' states
+    (int_customer_item_versions, the customer_item_states macro), not from the as-of staging. An item is
+    open at d if its state at d's cutoff exists, it was posted by d and it is not cleared by d (clearing date
+    after d, as int_customer_items' open items). Owner rep (int_customers) and rates (int_fx_rates_daily,
+    the snapshot date's) are those known at the run that built the date.
+
+    Incremental (DECISIONLOG.md, Warehouse): a run rebuilds whole dates, from the first date that what was
+    landed since it was built changes (or the first date never built) to the as-of date; the plan
+    (receivables_daily_plan) and the bookkeeping (<this>__builds, post-hook) are in
+    macros/receivables_history.sql. A full build fills every date from the first posting. -#}
 {{
     config(
         materialized='incremental',
+        incremental_strategy='replace_snapshot_dates',
         unique_key=['snapshot_date', 'customer_item_id'],
-        incremental_strategy='delete+insert',
-        indexes=[{'columns': ['snapshot_date', 'customer_item_id'], 'unique': true}]
+        indexes=[{'columns': ['snapshot_date', 'customer_item_id'], 'unique': true}],
+        post_hook=["{{ receivables_daily_record_builds() }}"],
     )
 }}
 
+{%- set plan = receivables_daily_plan() %}
+{%- set first_date = "cast('" ~ plan.first_date ~ "' as date)" %}
+{%- set last_date = "cast('" ~ plan.last_date ~ "' as date)" %}
+{%- set nothing_to_build = plan.first_date > plan.last_date %}
+{%- set in_play = 'items_in_play' if plan.restrict_keys or nothing_to_build else none %}
+
+-- depends_on: {{ ref('int_customer_item_versions') }}
+
 with
 
-items as (select * from {{ ref('stg_erp__customer_items') }}),
-
-customers as (select * from {{ ref('stg_erp__customers') }}),
-
-fx as (select * from {{ ref('int_fx_rates_daily') }}),
-
-bounds as (
-    {% if is_incremental() %}
-        select {{ as_of_date() }} - 3 as first_date
-    {% else %}
-        select min(posting_date) as first_date from items
-    {% endif %}
+-- the items a rebuild reads: those open the day before its first date (that date is current), changed
+-- since that day's cutoff (a batch of ops.load_batches holds changes up to its window's end) or posted
+-- from its first date on; all items for a full build
+recent_batches as (
+    select load_batches.batch_id
+    from {{ source('landing', 'load_batches') }} as load_batches
+    where load_batches.extracted_to > {{ cutoff_of(first_date ~ ' - 1') }}
 ),
 
-dates as (
-    select cast(calendar_day as date) as snapshot_date
-    from bounds
-    cross join
-        lateral
-        generate_series(first_date, {{ as_of_date() }}, interval '1 day') as calendar_day
+items_in_play as (
+    {%- if plan.restrict_keys and not nothing_to_build %}
+        select
+            split_part(customer_item_id, '-', 1) as bukrs,
+            split_part(customer_item_id, '-', 3) as belnr,
+            split_part(customer_item_id, '-', 2) as gjahr,
+            split_part(customer_item_id, '-', 4) as buzei
+        from {{ this }}
+        where snapshot_date = {{ first_date }} - 1
+        union
+        select
+            bukrs,
+            belnr,
+            gjahr,
+            buzei
+        from {{ source('erp', 'bsid') }}
+        where
+            _batch_id in (select recent_batches.batch_id from recent_batches)
+            and cast(changed_at as timestamptz) > {{ cutoff_of(first_date ~ ' - 1') }}
+        union
+        select
+            bukrs,
+            belnr,
+            gjahr,
+            buzei
+        from {{ source('erp', 'bsid') }}
+        where budat >= to_char({{ first_date }}, 'YYYYMMDD')
+        union
+        select
+            bukrs,
+            belnr,
+            gjahr,
+            buzei
+        from {{ source('erp', 'bsad') }}
+        where
+            _batch_id in (select recent_batches.batch_id from recent_batches)
+            and cast(changed_at as timestamptz) > {{ cutoff_of(first_date ~ ' - 1') }}
+        union
+        select
+            bukrs,
+            belnr,
+            gjahr,
+            buzei
+        from {{ source('erp', 'bsad') }}
+        where budat >= to_char({{ first_date }}, 'YYYYMMDD')
+    {%- else %}
+        select
+            cast(null as text) as bukrs,
+            cast(null as text) as belnr,
+            cast(null as text) as gjahr,
+            cast(null as text) as buzei
+        where false
+    {%- endif %}
+),
+
+item_states as (
+    {{ customer_item_states(in_play=in_play) }}
+),
+
+customers as (select * from {{ ref('int_customers') }}),
+
+fx as (
+    select * from {{ ref('int_fx_rates_daily') }}
+    where rate_date between {{ first_date }} and {{ last_date }}
+),
+
+-- the dates each state shows the item open: its cutoff falls in the state's validity, posted, not cleared
+open_spans as (
+    select
+        *,
+        greatest(
+            {{ business_date_of('valid_from') }}, posting_date, {{ first_date }}
+        ) as first_open_date,
+        least(
+            {{ business_date_of('valid_to') }} - 1, clearing_date - 1, {{ last_date }}
+        ) as last_open_date
+    from item_states
+    where posting_date is not null
 ),
 
 open_items as (
     select
-        dates.snapshot_date,
-        items.customer_item_id,
-        items.invoice_id,
-        items.customer_id,
-        items.currency_code,
-        items.amount as open_amount,
-        items.posting_date,
-        items.net_due_date,
-        dates.snapshot_date - items.net_due_date as days_past_due
-    from dates
-    inner join items
-        on dates.snapshot_date >= items.posting_date
-            and (items.clearing_date is null or dates.snapshot_date < items.clearing_date)
+        cast(calendar_day as date) as snapshot_date,
+        customer_item_id,
+        invoice_id,
+        customer_id,
+        currency_code,
+        amount as open_amount,
+        posting_date,
+        net_due_date,
+        cast(calendar_day as date) - net_due_date as days_past_due
+    from open_spans
+    cross join lateral generate_series(first_open_date, last_open_date, interval '1 day') as calendar_day
+    where first_open_date <= last_open_date
 ),
 
 final as (

@@ -1,4 +1,8 @@
-{#- Grain: one row per sales order line (VBAP item of an order), as known at the run's as-of date. -#}
+{#- Grain: one row per sales order line (VBAP item of an order), as known at the run's as-of date.
+    The promise is the confirmed date: the last schedule line with a confirmed quantity (BMENG), not the
+    requested date of line 0001. A line is delivered when SAP's delivery status (VBAP-LFSTA) says
+    complete ('C'); partial goods issues accumulate until then, so an undelivered remainder stays
+    overdue and the quantity tolerance is judged only on the complete line. -#}
 with
 
 items as (select * from {{ ref('stg_erp__sales_document_items') }}),
@@ -7,13 +11,13 @@ documents as (select * from {{ ref('stg_erp__sales_documents') }}),
 
 schedule as (select * from {{ ref('stg_erp__schedule_lines') }}),
 
-deliveries as (select * from {{ ref('stg_erp__deliveries') }}),
+deliveries as (select * from {{ ref('int_delivery_items') }}),
 
 invoice_items as (select * from {{ ref('stg_erp__billing_document_items') }}),
 
 invoices as (select * from {{ ref('stg_erp__billing_documents') }}),
 
-customers as (select * from {{ ref('stg_erp__customers') }}),
+customers as (select * from {{ ref('int_customers') }}),
 
 benchmarks as (select * from {{ ref('stg_erp__benchmark_prices') }}),
 
@@ -33,7 +37,11 @@ orders as (
 promised as (
     select
         sales_item_id,
-        min(promised_date) as promised_date
+        min(schedule_date) filter (where schedule_line_number = '0001') as requested_date,
+        coalesce(
+            max(schedule_date) filter (where confirmed_qty > 0), max(schedule_date)
+        ) as promised_date,
+        sum(confirmed_qty) as confirmed_qty
     from schedule
     group by sales_item_id
 ),
@@ -41,14 +49,31 @@ promised as (
 delivered as (
     select
         sales_item_id,
-        sum(delivered_qty) as delivered_qty,
-        max(goods_issue_date) as goods_issue_date,
-        min(delivery_id) as delivery_id,
-        min(batch_number) as batch_number,
-        min(plant_id) as delivery_plant_id
+        sum(delivered_qty) filter (where goods_issue_date <= {{ as_of_date() }}) as delivered_qty,
+        count(distinct delivery_id) filter (where goods_issue_date <= {{ as_of_date() }})
+            as delivery_count,
+        min(goods_issue_date) filter (where goods_issue_date <= {{ as_of_date() }})
+            as first_goods_issue_date,
+        max(goods_issue_date) filter (where goods_issue_date <= {{ as_of_date() }}) as goods_issue_date,
+        min(delivery_id) filter (where goods_issue_date <= {{ as_of_date() }}) as delivery_id,
+        min(batch_number) filter (where goods_issue_date <= {{ as_of_date() }}) as batch_number,
+        min(plant_id) filter (where goods_issue_date <= {{ as_of_date() }}) as delivery_plant_id,
+        bool_or(goods_issue_date is null or goods_issue_date > {{ as_of_date() }}) as has_pending_delivery
     from deliveries
-    where goods_issue_date is not null and goods_issue_date <= {{ as_of_date() }}
     group by sales_item_id
+),
+
+lines as (
+    select
+        orders.*,
+        coalesce(
+            orders.delivery_status = 'C'
+            and delivered.delivery_id is not null
+            and not delivered.has_pending_delivery,
+            false
+        ) as is_delivery_complete
+    from orders
+    left join delivered on orders.sales_item_id = delivered.sales_item_id
 ),
 
 billed as (
@@ -78,61 +103,72 @@ priced as (
 
 final as (
     select
-        orders.sales_item_id as order_line_id,
-        orders.sales_document_id as order_id,
-        orders.item_number,
-        orders.order_date,
-        orders.customer_id,
+        lines.sales_item_id as order_line_id,
+        lines.sales_document_id as order_id,
+        lines.item_number,
+        lines.order_date,
+        lines.customer_id,
         customers.owner_rep_id,
-        orders.product_id,
-        orders.plant_id,
-        orders.reference_document_id as contract_id,
-        orders.reference_item_id as contract_line_id,
-        orders.customer_po_number,
-        orders.order_qty,
-        orders.sales_uom,
-        orders.unit_price,
-        orders.currency_code,
-        orders.net_amount,
-        round(orders.net_amount * fx_order_day.to_usd, 2) as net_amount_usd,
-        round(orders.net_amount * fx_order_day.to_cny, 2) as net_amount_cny,
-        orders.over_delivery_tolerance_pct,
-        orders.under_delivery_tolerance_pct,
-        orders.is_rejected,
-        orders.rejection_reason_code,
+        lines.product_id,
+        lines.plant_id,
+        lines.reference_document_id as contract_id,
+        lines.reference_item_id as contract_line_id,
+        lines.customer_po_number,
+        lines.order_qty,
+        lines.sales_uom,
+        lines.unit_price,
+        lines.currency_code,
+        lines.net_amount,
+        round(lines.net_amount * fx_order_day.to_usd, 2) as net_amount_usd,
+        round(lines.net_amount * fx_order_day.to_cny, 2) as net_amount_cny,
+        lines.over_delivery_tolerance_pct,
+        lines.under_delivery_tolerance_pct,
+        lines.is_rejected,
+        lines.rejection_reason_code,
+        promised.requested_date,
         promised.promised_date,
+        promised.confirmed_qty,
         delivered.delivery_id,
+        delivered.delivery_count,
         delivered.batch_number,
         delivered.delivery_plant_id,
+        delivered.first_goods_issue_date,
         delivered.goods_issue_date,
-        delivered.delivered_qty,
-        delivered.delivery_id is not null as is_delivered,
-        round((delivered.delivered_qty - orders.order_qty) / nullif(orders.order_qty, 0) * 100, 3)
+        coalesce(delivered.delivered_qty, 0) as delivered_qty,
+        lines.is_delivery_complete as is_delivered,
+        case when lines.is_delivery_complete then delivered.goods_issue_date end as delivered_date,
+        case
+            when not lines.is_rejected and not lines.is_delivery_complete
+                then greatest(lines.order_qty - coalesce(delivered.delivered_qty, 0), 0)
+            else 0
+        end as open_qty,
+        round((delivered.delivered_qty - lines.order_qty) / nullif(lines.order_qty, 0) * 100, 3)
             as delivered_qty_variance_pct,
         case
-            when delivered.delivery_id is null then null
+            when not lines.is_delivery_complete then null
             else delivered.delivered_qty
-                between orders.order_qty * (1 - orders.under_delivery_tolerance_pct / 100)
-                and orders.order_qty * (1 + orders.over_delivery_tolerance_pct / 100)
+                between lines.order_qty * (1 - lines.under_delivery_tolerance_pct / 100)
+                and lines.order_qty * (1 + lines.over_delivery_tolerance_pct / 100)
         end as is_qty_within_tolerance,
         round(priced.benchmark_price, 4) as benchmark_price,
-        round((orders.unit_price / nullif(priced.benchmark_price, 0) - 1) * 100, 3) as price_deviation_pct,
+        round((lines.unit_price / nullif(priced.benchmark_price, 0) - 1) * 100, 3) as price_deviation_pct,
+        (lines.unit_price / nullif(priced.benchmark_price, 0) - 1) * 100 as price_deviation_exact_pct,
         case
-            when not orders.is_rejected and delivered.delivery_id is null
+            when not lines.is_rejected and not lines.is_delivery_complete
                 and promised.promised_date < {{ as_of_date() }}
                 then {{ as_of_date() }} - promised.promised_date
         end as days_past_promise,
         billed.invoice_id,
         billed.billed_amount,
         {{ as_of_date() }} as as_of_date
-    from orders
-    left join customers on orders.customer_id = customers.customer_id
-    left join promised on orders.sales_item_id = promised.sales_item_id
-    left join delivered on orders.sales_item_id = delivered.sales_item_id
-    left join billed on orders.sales_item_id = billed.sales_item_id
-    left join priced on orders.sales_item_id = priced.sales_item_id
+    from lines
+    left join customers on lines.customer_id = customers.customer_id
+    left join promised on lines.sales_item_id = promised.sales_item_id
+    left join delivered on lines.sales_item_id = delivered.sales_item_id
+    left join billed on lines.sales_item_id = billed.sales_item_id
+    left join priced on lines.sales_item_id = priced.sales_item_id
     left join fx as fx_order_day
-        on orders.currency_code = fx_order_day.currency_code and orders.order_date = fx_order_day.rate_date
+        on lines.currency_code = fx_order_day.currency_code and lines.order_date = fx_order_day.rate_date
 )
 
 select * from final

@@ -2,6 +2,8 @@ with
 
 statements as (
     select * from {{ source('bank', 'statements') }}
+    -- as of the run: statements closed by its as-of date (a backfill never shows a later balance)
+    where coalesce(closing_date, opening_date, {{ as_of_date() }}) <= {{ as_of_date() }}
 ),
 
 final as (

@@ -23,6 +23,7 @@ final as (
         case when nullif(vgbel, '') is not null then vgbel || '-' || vgpos end as reference_item_id,
         nullif(abgru, '') as rejection_reason_code,
         nullif(abgru, '') is not null as is_rejected,
+        coalesce(nullif(trim(lfsta), ''), 'A') as delivery_status,
         {{ sap_date('erdat') }} as created_date,
         cast(changed_at as timestamptz) as changed_at
     from items

@@ -8,8 +8,10 @@ final as (
     select
         vbeln || '-' || posnr as sales_item_id,
         etenr as schedule_line_number,
-        {{ sap_date('edatu') }} as promised_date,
-        cast(wmeng as numeric) as scheduled_qty
+        vbeln || '-' || posnr || '-' || etenr as schedule_line_id,
+        {{ sap_date('edatu') }} as schedule_date,
+        cast(wmeng as numeric) as ordered_qty,
+        coalesce(cast(nullif(trim(bmeng), '') as numeric), 0) as confirmed_qty
     from schedule
 )
 

@@ -1,11 +1,23 @@
 with
 
+{# A shipment exists from its booking (created_at), whether or not it has events yet. Payloads landed
+   before created_at existed count from their first event, else from the version's updated_at. #}
+landed as (
+    select
+        *,
+        coalesce(
+            cast(payload ->> 'created_at' as timestamptz),
+            cast(payload -> 'events' -> 0 ->> 'at' as timestamptz)
+        ) as booked_at
+    from {{ source('logistics', 'shipments') }}
+),
+
 {# Latest version at the cutoff; a shipment booked by then but first read later falls back to its
    earliest version read (see erp_latest). #}
 versions as (
     select distinct on (shipment_id) *
-    from {{ source('logistics', 'shipments') }}
-    where cast(payload -> 'events' -> 0 ->> 'at' as timestamptz) <= {{ as_of_cutoff() }}
+    from landed
+    where coalesce(booked_at, updated_at) <= {{ as_of_cutoff() }}
     order by
         shipment_id asc,
         updated_at <= {{ as_of_cutoff() }} desc,
@@ -34,6 +46,8 @@ final as (
         cast(payload ->> 'eta_actual' as date) as eta_actual_date,
         payload ->> 'status' as shipment_status,
         jsonb_array_length(coalesce(payload -> 'containers', cast('[]' as jsonb))) as container_count,
+        jsonb_array_length(coalesce(payload -> 'events', cast('[]' as jsonb))) as event_count,
+        booked_at,
         updated_at
     from versions
 )

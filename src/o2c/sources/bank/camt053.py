@@ -537,7 +537,8 @@ def parse_camt053(data: bytes, name: str) -> ParsedBankFile:
         see :func:`o2c.sources.bank.parse.parse_bank_file`.
 
     Raises:
-        BankFileError: The file cannot be read unambiguously; ``reason`` says why and where.
+        BankFileError: The file cannot be read unambiguously; ``reason`` says why and where. Nothing
+            else is caught: any other exception is a defect of the parser and propagates.
     """
     warnings: list[str] = []
     try:
@@ -551,6 +552,6 @@ def parse_camt053(data: bytes, name: str) -> ParsedBankFile:
         if exc.file_name:
             raise
         raise BankFileError(exc.reason, name) from exc
-    except Exception as exc:
-        raise BankFileError(f"unexpected {type(exc).__name__}: {exc}", name) from exc
+    # Anything else is a bug in this parser, not a property of the file: it propagates, so that the
+    # ingest fails loudly and leaves the file in the inbox instead of quarantining it.
     return ParsedBankFile(FORMAT, version, statements, tuple(warnings))

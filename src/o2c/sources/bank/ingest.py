@@ -6,11 +6,18 @@
   (inbox files) or copied (files named on the command line) to the quarantine folder with a
   ``.reason.txt`` beside it; the other files still load.
 - A loaded file's statements and entries land in one transaction; inbox files then move to the archive.
+- Any other exception while a file is handled (a parser defect, a lost connection) is not a property of
+  the file and never becomes a quarantine reason: that file's transaction rolls back (nothing of it is
+  landed or recorded), the file stays where it is (in the inbox, for a retry), the other files are
+  still handled, and the run then fails with :class:`BankIngestError` naming every such file.
+- One inbox intake at a time (an advisory lock): the ``o2c_bank_intake`` DAG and the nightly's intake
+  task may start together; the second waits and finds what the first left.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +30,9 @@ from psycopg.types.json import Jsonb
 from o2c.config import Settings, load_settings
 from o2c.sources.bank.model import BankFileError, ParsedBankFile
 from o2c.sources.bank.parse import parse_bank_file
-from o2c.warehouse.bootstrap import ensure_schema
-from o2c.warehouse.db import warehouse_url
+from o2c.warehouse.locks import BANK_INBOX, lock_entity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,6 +49,28 @@ class FileResult:
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+class BankIngestError(RuntimeError):
+    """Files that failed with an unexpected error: a defect to fix, not bad data to quarantine.
+
+    Attributes:
+        failures: ``(file name, exception)`` per failed file. A failure inside a file's transaction
+            rolled it back whole; one after its commit (archiving) left it landed once.
+        results: The outcome of every other file of the run (they were handled normally).
+    """
+
+    def __init__(
+        self, failures: list[tuple[str, BaseException]], results: list[FileResult], where: str
+    ) -> None:
+        self.failures = failures
+        self.results = results
+        listed = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures)
+        super().__init__(
+            f"bank ingest failed on {len(failures)} file(s) with an unexpected error (a defect, not a data"
+            f" problem, so not quarantined); nothing of them is half-landed, and they were left {where}:"
+            f" a retry once fixed lands each of them once: {listed}"
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -60,7 +90,8 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 class BankIngest:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.url = url
         self.settings = settings or load_settings()
         self.archive = self.settings.home / "archive" / "bank"
 
@@ -79,22 +110,43 @@ class BankIngest:
         return target
 
     def ingest(self, paths: list[Path]) -> list[FileResult]:
-        with psycopg.connect(warehouse_url(self.settings)) as conn:
-            ensure_schema(conn)
-            return [self._one(conn, path) for path in paths]
+        """Handle each file in its own transaction; see the module docstring for the outcomes.
+
+        Raises:
+            BankIngestError: Some files failed with an unexpected error; they are named, nothing of
+                them was landed, and the other files were handled.
+        """
+        results: list[FileResult] = []
+        failures: list[tuple[Path, BaseException]] = []
+        with psycopg.connect(self.url) as conn:
+            for path in paths:
+                try:
+                    results.append(self._one(conn, path))
+                except Exception as exc:  # any defect: name the file, keep it, go on, fail at the end
+                    log.exception("bank file %s failed with an unexpected error; it is left in place", path)
+                    failures.append((path, exc))
+        if failures:
+            inbox = all(_inside(path, self.settings.bank_inbox) for path, _ in failures)
+            where = f"in the inbox {self.settings.bank_inbox}" if inbox else "where they are"
+            named = [(path.name, exc) for path, exc in failures]
+            raise BankIngestError(named, results, where) from failures[0][1]
+        return results
 
     def ingest_inbox(self) -> list[FileResult]:
+        """Land every file waiting in the inbox (dot files, e.g. ``.x.part`` uploads, are skipped)."""
         inbox = self.settings.bank_inbox
         inbox.mkdir(parents=True, exist_ok=True)
-        files = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
-        return self.ingest(files)
+        with psycopg.connect(self.url) as guard, guard.transaction():
+            guard.execute("select pg_advisory_xact_lock(%s)", (BANK_INBOX,))
+            files = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+            return self.ingest(files)
 
     def _one(self, conn: psycopg.Connection, path: Path) -> FileResult:
         if not path.is_file():
             return FileResult(str(path), None, "quarantined", reason=f"{path}: no such file")
         sha = _sha256(path)
         with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", ("bank:" + sha,))
+            lock_entity(conn, "bank-file:" + sha)
             seen = conn.execute(
                 "select status, format from ops.bank_files where file_sha256 = %s", (sha,)
             ).fetchone()

@@ -1,19 +1,37 @@
-"""Land the forwarder's shipments into ``raw_logistics.shipments`` for one data interval."""
+"""Read the forwarder's shipments changed in one data interval's window and hand them to landing.
+
+The window is ``(watermark − lookback, interval end]`` (:func:`o2c.loading.land.resolve_window`). The API
+is asked for everything updated after the window's start; records updated after its end belong to a later
+interval and are left for it. Each (shipment, ``updated_at``) is one version; landing ignores versions it
+already holds, so overlapping windows, re-runs and backfills neither duplicate nor lose one.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from o2c.config import Settings, load_settings
-from o2c.loading.batches import lock_entity, record_batch, resolve_window
+from o2c.config import Settings
+from o2c.loading.land import RawTable, land, resolve_window
 from o2c.sources.logistics.client import LogisticsClient
-from o2c.warehouse.db import warehouse_url
 
-SOURCE = "logistics"
-ENTITY = "shipments"
+SHIPMENTS = RawTable(
+    source="logistics",
+    entity="shipments",
+    schema="raw_logistics",
+    name="shipments",
+    key_columns=("shipment_id",),
+    change_column="updated_at",
+    drift_type=None,
+    fixed_columns=(
+        ("shipment_id", "text not null"),
+        ("updated_at", "timestamptz not null"),
+        ("payload", "jsonb not null"),
+    ),
+)
 
 
 def _ts(value: str) -> datetime:
@@ -21,43 +39,45 @@ def _ts(value: str) -> datetime:
 
 
 def extract_shipments(
+    warehouse_url: str,
     interval_start: datetime,
     interval_end: datetime,
-    settings: Settings | None = None,
+    settings: Settings,
     client: LogisticsClient | None = None,
-) -> dict[str, object]:
-    s = settings or load_settings()
-    api = client or LogisticsClient(s.logistics_api_url)
-    with psycopg.connect(warehouse_url(s)) as wh:
-        window = resolve_window(wh, SOURCE, ENTITY, interval_start, interval_end)
-        wh.rollback()
-        seen: dict[tuple[str, str], dict[str, object]] = {}
+) -> dict[str, Any]:
+    api = client or LogisticsClient(settings.logistics_api_url)
+    with psycopg.connect(warehouse_url) as wh:
+        with wh.transaction():
+            window = resolve_window(
+                wh,
+                SHIPMENTS,
+                interval_start,
+                interval_end,
+                timedelta(minutes=settings.logistics_lookback_minutes),
+            )
+        versions: dict[tuple[str, datetime], dict[str, Any]] = {}
         for record in api.shipments(window.extracted_from):
             stamp = _ts(str(record["updated_at"]))
             if stamp <= window.extracted_to and (
                 window.extracted_from is None or stamp > window.extracted_from
             ):
-                seen[(str(record["shipment_id"]), str(record["updated_at"]))] = record
-        with wh.transaction():
-            lock_entity(wh, SOURCE, ENTITY)
-            wh.execute("delete from raw_logistics.shipments where _batch_id = %s", (window.batch_id,))
-            loaded_at = wh.execute("select now()").fetchone()[0]  # type: ignore[index]
-            with wh.cursor().copy(
-                "copy raw_logistics.shipments (_batch_id, _loaded_at, _source, shipment_id, "
-                "updated_at, payload) from stdin"
-            ) as copy:
-                for (shipment_id, updated_at), record in sorted(seen.items()):
-                    copy.write_row(
-                        [
-                            window.batch_id,
-                            loaded_at,
-                            api.base_url,
-                            shipment_id,
-                            _ts(updated_at),
-                            Jsonb(record),
-                        ]
-                    )
-            record_batch(
-                wh, window, SOURCE, ENTITY, interval_start, interval_end, len(seen), {"retries": api.retries}
-            )
-    return {"batch_id": window.batch_id, "rows": len(seen), "retries": api.retries}
+                versions[(str(record["shipment_id"]), stamp)] = record
+        result = land(
+            wh,
+            SHIPMENTS,
+            window,
+            (interval_start, interval_end),
+            ["shipment_id", "updated_at", "payload"],
+            rows=(
+                [shipment_id, stamp, Jsonb(record)]
+                for (shipment_id, stamp), record in sorted(versions.items())
+            ),
+            source_label=api.base_url,
+            detail={"retries": api.retries},
+        )
+    return {
+        "batch_id": result.batch_id,
+        "rows": result.read,
+        "new_versions": result.new_versions,
+        "retries": api.retries,
+    }
