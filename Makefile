@@ -63,7 +63,8 @@ airflow: install ## start Airflow 3 (standalone) on 127.0.0.1:8080; prints the g
 stop: install ## stop the simulator's API and the embedded warehouse
 	$(O2C) stop
 
-bench: install ## benchmarks (see bench/README.md)
+bench: install ## benchmarks (see bench/README.md; the Cosmos one needs `make demo` first)
+	$(VENV)/bin/python bench/publish_incremental.py
 	$(VENV)/bin/python bench/dbt_cosmos_vs_build.py
 
 clean: ## remove the environment and all local state (warehouse data included)

@@ -56,10 +56,12 @@ with
             _is_deleted as is_deleted,
             _is_initial as is_initial,
             _loaded_at as loaded_at
-        from {{ source('erp', table) }}
-        {%- if in_play %}
-        where (bukrs, belnr, gjahr, buzei) in (select bukrs, belnr, gjahr, buzei from {{ in_play }})
-        {%- endif %}
+        from {{ source('erp', table) }} as versions
+        where
+            not {{ void_reconciliation_tombstone('versions', source('erp', table), ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
+            {%- if in_play %}
+            and (bukrs, belnr, gjahr, buzei) in (select bukrs, belnr, gjahr, buzei from {{ in_play }})
+            {%- endif %}
     ) as typed_versions
     order by customer_item_id asc, changed_at asc, loaded_at desc
 ),

@@ -15,7 +15,8 @@
 {% macro erp_latest(table, keys) -%}
     select * from (
         select distinct on ({{ keys | join(', ') }}) *
-        from {{ source('erp', table) }}
+        from {{ source('erp', table) }} as versions
+        where not {{ void_reconciliation_tombstone('versions', source('erp', table), keys) }}
         order by
             {{ keys | join(', ') }},
             cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} desc,
@@ -32,6 +33,26 @@
             cast(latest_versions.changed_at as timestamptz) <= {{ as_of_cutoff() }}
             or latest_versions._is_initial
         )
+{%- endmacro %}
+
+{#- A key-reconciliation tombstone only records that the key was absent when the source was read. A version
+    of the same key landed later whose change time is not after the tombstone's was committed after that
+    read (a late commit): the key did exist then, and the tombstone is void. -#}
+{% macro void_reconciliation_tombstone(alias, relation, keys) -%}
+    (
+        {{ alias }}._source = 'tombstone:reconciliation'
+        and exists (
+            select 1 from {{ relation }} as later_versions
+            where
+                {% for key in keys -%}
+                later_versions.{{ key }} = {{ alias }}.{{ key }} and
+                {% endfor -%}
+                not later_versions._is_deleted
+                and later_versions._loaded_at > {{ alias }}._loaded_at
+                and cast(later_versions.changed_at as timestamptz)
+                <= cast({{ alias }}.changed_at as timestamptz)
+        )
+    )
 {%- endmacro %}
 
 {#- Days past due to aging bucket (DESIGN.md 6). -#}

@@ -19,8 +19,8 @@ evaluated per night).
 
 Properties, checked after all runs:
 
-1. every night that ran in order at its cutoff: staging as of it equals the truth at its cutoff, row for
-   row (both set differences empty);
+1. every night that ran in order at its cutoff, and whose next night did too (that run sees its late
+   commits): staging as of it equals the truth at its cutoff, row for row (both set differences empty);
 2. every night, including those first run late: staging as of it now equals what it showed right after
    its first run, except rows whose change committed late after that run (those equal the truth);
 3. a first load of the final source into an empty warehouse gives the same staging for the last night.
@@ -60,7 +60,7 @@ NIGHTS = 5
 ORDER_ITEMS = ("10000001", "10000002", "10000003")
 FI_ITEMS = ("1400000001", "1400000002", "1400000003")
 LOOKBACK = 60
-EXAMPLES = int(os.environ.get("O2C_TIME_TRAVEL_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("O2C_TIME_TRAVEL_EXAMPLES", "15"))
 PLACEHOLDER_DATE = date(2000, 1, 1)
 STATS: dict[str, float] = {"examples": 0, "seconds": 0.0, "runs": 0}
 
@@ -431,12 +431,15 @@ def test_staging_is_exact_for_every_night_under_any_run_order(world, plan: Plan)
         if night not in first_seen:
             first_seen[night] = (wall, staging.evaluate(wh_url, night))
     in_order = [n for n in range(1, NIGHTS + 1) if n not in plan.skipped]
+    # a late commit of night N is first seen by N + 1's run: when that night is skipped, the row may change
+    # again before any run sees the late version, and no current-state extractor can recover it
+    exact = [n for n in in_order if n == NIGHTS or n + 1 in in_order]
     final_wall = max(wall for _, wall in runs)
     known = [e for e in plan.events if e.committed <= final_wall]  # later commits have not arrived yet
     for night in range(1, NIGHTS + 1):
         now = staging.evaluate(wh_url, night)
         expected = truth(known, cutoff_for(night_date(night)))
-        if night in in_order:
+        if night in exact:
             # property 1: exact, row for row, both ways
             assert now[0] - expected[0] == set() and expected[0] - now[0] == set(), ("orders", night, plan)
             assert now[1] - expected[1] == set() and expected[1] - now[1] == set(), ("items", night, plan)
@@ -449,7 +452,8 @@ def test_staging_is_exact_for_every_night_under_any_run_order(world, plan: Plan)
             assert stable_now == stable_first, ("a re-run changed what the night showed", night, plan)
             late_now = {r for r in now_rows if _key(r[0]) in late}
             late_truth = {r for r in truth_rows if _key(r[0]) in late}
-            assert late_now == late_truth, ("a late commit is not reflected", night, plan)
+            if night in exact:
+                assert late_now == late_truth, ("a late commit is not reflected", night, plan)
     # property 3: nightly increments equal a first load of the same data
     reset_warehouse(fresh_url)
     fresh = dataclasses.replace(settings, warehouse_url=fresh_url)

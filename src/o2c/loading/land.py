@@ -10,7 +10,10 @@ Sources only read and yield rows (or COPY chunks); this module owns the rest:
   ``_is_initial``: a row that changed before o2c first read it has no earlier version, and staging lets
   such a row stand for the dates before its change (business dates then decide what existed).
 - **Deletions are tombstones**: a version with ``_is_deleted`` set, the key filled in, the other columns
-  empty and the deletion time as its change time. Staging drops a key as of its deletion time.
+  empty and the deletion time as its change time. Staging drops a key as of its deletion time. A
+  tombstone from key reconciliation (``_source`` ``tombstone:reconciliation``) only says the key was
+  absent when the source was read; a version landed later with an older change time (a late commit)
+  proves otherwise, and staging then ignores that tombstone (macro ``void_reconciliation_tombstone``).
 - **Windows** read ``(watermark − lookback, interval end]``: the overlap catches rows committed late with
   an older change time; version identity removes the overlap's repeats.
 - **Schema drift**: a new source column is added to the raw table; a column that disappeared or changed
@@ -396,6 +399,7 @@ def _insert_tombstones_from(
     select: sql.Composable,
     skip_if_deleted: bool,
 ) -> int:
+    origin = "tombstone:reconciliation" if skip_if_deleted else "tombstone:change-document"
     """Insert tombstones for ``select`` (key columns then ``deleted_at``); with ``skip_if_deleted``, not for
     keys whose latest version is a tombstone already (reconciliation repeats itself every night)."""
     keys = sql.SQL(", ").join(sql.Identifier(c) for c in table.key_columns)
@@ -419,7 +423,7 @@ def _insert_tombstones_from(
     statement = sql.SQL(
         "insert into {target} ({keys}, {change}, _batch_id, _loaded_at, _source, _row_hash, _version_id, "
         "_is_deleted) "
-        "select {dead_keys}, {change_value}, %(batch)s, %(loaded_at)s, 'tombstone', {tomb_hash}, "
+        "select {dead_keys}, {change_value}, %(batch)s, %(loaded_at)s, %(origin)s, {tomb_hash}, "
         "md5(concat_ws({sep}, {dead_key_text}, {change_value}, {tomb_hash})), true "
         "from ({select}) as dead where {condition} "
         "on conflict (_version_id) do nothing"
@@ -439,7 +443,7 @@ def _insert_tombstones_from(
         if skip_if_deleted
         else sql.SQL("true"),
     )
-    return conn.execute(statement, {"batch": batch_id, "loaded_at": loaded_at}).rowcount
+    return conn.execute(statement, {"batch": batch_id, "loaded_at": loaded_at, "origin": origin}).rowcount
 
 
 def _land_tombstones(
