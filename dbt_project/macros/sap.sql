@@ -11,12 +11,16 @@
     A row first read by the entity's first load whose versions are all later (it changed after the cutoff
     before o2c first read it, e.g. an invoice cleared after the as-of date of a backfill) falls back to
     that earliest version; models then keep what exists by the as-of date using business dates. A row
-    first seen by an incremental load did not exist before its change time. -#}
-{% macro erp_latest(table, keys) -%}
+    first seen by an incremental load did not exist before its change time. With `reconciled`, a
+    key-reconciliation tombstone disproved by a later-landed older version is ignored (customer items;
+    see void_reconciliation_tombstone). -#}
+{% macro erp_latest(table, keys, reconciled=false) -%}
     select * from (
         select distinct on ({{ keys | join(', ') }}) *
         from {{ source('erp', table) }} as versions
+        {%- if reconciled %}
         where not {{ void_reconciliation_tombstone('versions', source('erp', table), keys) }}
+        {%- endif %}
         order by
             {{ keys | join(', ') }},
             cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} desc,

@@ -3,7 +3,7 @@
 with
 
 cleared_items as (
-    {{ erp_latest('bsad', ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
+    {{ erp_latest('bsad', ['bukrs', 'belnr', 'gjahr', 'buzei'], reconciled=true) }}
 ),
 
 final as (

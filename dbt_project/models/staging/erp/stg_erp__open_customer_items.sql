@@ -3,7 +3,7 @@
 with
 
 open_items as (
-    {{ erp_latest('bsid', ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
+    {{ erp_latest('bsid', ['bukrs', 'belnr', 'gjahr', 'buzei'], reconciled=true) }}
 ),
 
 final as (
