@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -78,10 +78,6 @@ class Event:
     committed: datetime
     qty: int = 0
 
-    @property
-    def night(self) -> int:
-        return next(n for n in range(1, NIGHTS + 2) if self.changed <= cutoff_for(night_date(n)))
-
 
 @dataclass
 class Plan:
@@ -89,7 +85,6 @@ class Plan:
     skipped: set[int]
     late_runs: list[tuple[int, int]]
     """(night to run, after the in-order run of this night)"""
-    runs: list[tuple[int, datetime]] = field(default_factory=list)
 
 
 @st.composite

@@ -1,1 +1,1 @@
-"""Landing: batches, watermarks and COPY into the raw schemas."""
+"""Landing: the one layer that writes source rows into the raw schemas (see ``land.py``)."""
