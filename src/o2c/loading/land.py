@@ -483,9 +483,15 @@ def _reconcile(
             copy.write_row(key)
     conn.execute("analyze _keys")
     keys = sql.SQL(", ").join(sql.Identifier(c) for c in table.key_columns)
-    # the deletion is dated at the window's end, never before the version it deletes
+    # The deletion is dated at the window's end, never before the version it deletes, and never at or
+    # before the end of an interval read earlier: that run saw the key alive after its interval's end (a
+    # re-run of the latest night, days later, must not date a newer deletion back into that night).
+    seen_alive_after = sql.SQL(
+        "(select max(interval_end) from ops.load_batches where source = {source} and entity = {entity})"
+    ).format(source=sql.Literal(table.source), entity=sql.Literal(table.entity))
     select = sql.SQL(
-        "select {keys}, greatest(%(deleted_at)s, changed + interval '1 microsecond') as deleted_at from ("
+        "select {keys}, greatest(%(deleted_at)s, changed + interval '1 microsecond', "
+        "{seen_alive_after} + interval '1 microsecond') as deleted_at from ("
         "select distinct on ({keys}) {keys}, {change} as changed, _is_deleted from {target} as versions "
         "where {scope} order by {keys}, {change} desc, _loaded_at desc) as alive "
         "where not alive._is_deleted and not exists (select 1 from _keys where {match})"
@@ -493,6 +499,7 @@ def _reconcile(
         keys=keys,
         change=_change_ts(table, "versions"),
         target=table.qualified,
+        seen_alive_after=seen_alive_after,
         scope=rec.scope if rec.scope is not None else sql.SQL("true"),
         match=sql.SQL(" and ").join(
             sql.SQL("_keys.{c} = alive.{c}::text").format(c=sql.Identifier(c)) for c in table.key_columns
