@@ -65,9 +65,11 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def dbt_vars(as_of: date) -> dict[str, str]:
-    """The variables every run passes: the as-of date and the business day's cutoff (one source of truth)."""
-    return {"as_of_date": as_of.isoformat(), "business_day_cutoff": CUTOFF.strftime("%H:%M")}
+def dbt_vars() -> dict[str, str]:
+    """The variables every run passes: the business day's cutoff (one source of truth). They are the same
+    on every run: a changed ``--vars`` makes dbt parse the whole project again (the as-of date therefore
+    travels in ``O2C_AS_OF_DATE``, read by the macro ``as_of_date`` only while executing)."""
+    return {"business_day_cutoff": CUTOFF.strftime("%H:%M")}
 
 
 def run_dbt(
@@ -80,8 +82,8 @@ def run_dbt(
     """Run ``dbt <args>`` with the run's as-of date (plus ``extra_vars``); raise :class:`DbtError` naming
     failed nodes."""
     s = settings or load_settings()
-    env = dbt_env(url, s)
-    command = [dbt_executable(), *args, "--vars", json.dumps({**dbt_vars(as_of), **(extra_vars or {})})]
+    env = {**dbt_env(url, s), "O2C_AS_OF_DATE": as_of.isoformat()}
+    command = [dbt_executable(), *args, "--vars", json.dumps({**dbt_vars(), **(extra_vars or {})})]
     run_results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     run_results.unlink(missing_ok=True)  # results of this run only, never a previous run's
     proc = subprocess.run(command, env=env, cwd=s.dbt_project_dir, capture_output=True, text=True)  # noqa: S603
