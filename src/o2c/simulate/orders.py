@@ -60,6 +60,7 @@ class Orders(Billing):
                     boundary = "at"
                 elif self.take("price_one_unit_beyond_band", 0.003):
                     boundary = "beyond"
+            price_case = None
             if boundary is not None:
                 # priced per 100 MT (KPEIN 100), so that exactly the band's edge is a price SAP can hold
                 sign = rng.choice([1, -1])
@@ -67,33 +68,17 @@ class Orders(Billing):
                 netpr = (bench * (100 + sign * cfg.price_band_pct)).quantize(Decimal("0.01"))
                 if boundary == "beyond":
                     netpr += sign * Decimal("0.01")
-                    self.cases.append(
-                        Case(
-                            RULE_PRICE_BAND,
-                            key,
-                            vbeln,
-                            customer["KUNNR"],
-                            day,
-                            f"price one unit ({sign * Decimal('0.0001'):+} per MT) beyond the band",
-                        )
-                    )
+                    price_case = f"price one unit ({sign * Decimal('0.0001'):+} per MT) beyond the band"
             elif price_injected:
                 off = Decimal(str(round(rng.uniform(0.15, 0.30), 4))) * rng.choice([1, -1])
-                self.cases.append(
-                    Case(
-                        RULE_PRICE_BAND,
-                        key,
-                        vbeln,
-                        customer["KUNNR"],
-                        day,
-                        f"price {off:+.1%} off the benchmark",
-                    )
-                )
+                price_case = f"price {off:+.1%} off the benchmark"
             else:
                 off = contract["PREMIUM"] + Decimal(str(round(rng.uniform(-0.5, 0.5) * float(band), 4)))
                 off = max(min(off, band * Decimal("0.8")), -band * Decimal("0.8"))
             if boundary is None:
                 netpr = (bench * (1 + off)).quantize(Decimal("0.01"))
+            if price_case is not None:
+                self.cases.append(Case(RULE_PRICE_BAND, key, vbeln, customer["KUNNR"], day, price_case))
             price = netpr / kpein
             net = money(qty * price)
             header_total += net
