@@ -48,42 +48,26 @@ items_in_play as (
             split_part(customer_item_id, '-', 4) as buzei
         from {{ this }}
         where snapshot_date = {{ first_date }} - 1
-        union
-        select
-            bukrs,
-            belnr,
-            gjahr,
-            buzei
-        from {{ source('erp', 'bsid') }}
-        where
-            _batch_id in (select recent_batches.batch_id from recent_batches)
-            and cast(changed_at as timestamptz) > {{ cutoff_of(first_date ~ ' - 1') }}
-        union
-        select
-            bukrs,
-            belnr,
-            gjahr,
-            buzei
-        from {{ source('erp', 'bsid') }}
-        where budat >= to_char({{ first_date }}, 'YYYYMMDD')
-        union
-        select
-            bukrs,
-            belnr,
-            gjahr,
-            buzei
-        from {{ source('erp', 'bsad') }}
-        where
-            _batch_id in (select recent_batches.batch_id from recent_batches)
-            and cast(changed_at as timestamptz) > {{ cutoff_of(first_date ~ ' - 1') }}
-        union
-        select
-            bukrs,
-            belnr,
-            gjahr,
-            buzei
-        from {{ source('erp', 'bsad') }}
-        where budat >= to_char({{ first_date }}, 'YYYYMMDD')
+        {%- for table in ['bsid', 'bsad'] %}
+            union
+            select
+                bukrs,
+                belnr,
+                gjahr,
+                buzei
+            from {{ source('erp', table) }}
+            where
+                _batch_id in (select recent_batches.batch_id from recent_batches)
+                and cast(changed_at as timestamptz) > {{ cutoff_of(first_date ~ ' - 1') }}
+            union
+            select
+                bukrs,
+                belnr,
+                gjahr,
+                buzei
+            from {{ source('erp', table) }}
+            where budat >= to_char({{ first_date }}, 'YYYYMMDD')
+        {%- endfor %}
     {%- else %}
         select
             cast(null as text) as bukrs,

@@ -463,18 +463,14 @@ def _statement(element: Element, index: int, warnings: list[str]) -> BankStateme
     fallback = (closing.on if closing else None) or (opening.on if opening else None)
     ctx = _StatementContext(label=label, currency=currency, fallback_date=fallback)
     entries = tuple(_booked_entries(element, ctx))
-    statement = BankStatement(
+    statement = BankStatement.with_balances(
         statement_id=statement_id,
         sequence=sequence,
         account_id=account,
         currency=currency,
-        opening_balance=opening.amount if opening else Decimal(0),
-        opening_date=opening.on if opening else None,
-        closing_balance=closing.amount if closing else Decimal(0),
-        closing_date=closing.on if closing else None,
+        opening=opening,
+        closing=closing,
         entries=entries,
-        has_opening_balance=opening is not None,
-        has_closing_balance=closing is not None,
     )
     assumed = [b.code for b in (opening, closing) if b is not None and b.sign_assumed]
     _check_assumed_signs(statement, assumed)

@@ -7,9 +7,11 @@ account (a reversal of a credit is a ``DBIT``). Balances are signed, credit posi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 CREDIT = "CRDT"
 """Direction of an entry that increases the account balance."""
@@ -65,6 +67,16 @@ class BankEntry:
         return self.amount if self.direction == CREDIT else -self.amount
 
 
+class StatedBalance(Protocol):
+    """A balance as a parser read it: signed amount (credit positive) and its date."""
+
+    @property
+    def amount(self) -> Decimal: ...
+
+    @property
+    def on(self) -> date | None: ...
+
+
 @dataclass(frozen=True)
 class BankStatement:
     """One statement (or one page of a multi-page MT940 statement) of one account."""
@@ -84,6 +96,33 @@ class BankStatement:
     """False when the source carried no opening balance (the value is then a placeholder)."""
     has_closing_balance: bool = True
     """False when the source carried no closing balance (the value is then a placeholder)."""
+
+    @classmethod
+    def with_balances(
+        cls,
+        *,
+        statement_id: str,
+        sequence: str | None,
+        account_id: str,
+        currency: str,
+        opening: StatedBalance | None,
+        closing: StatedBalance | None,
+        entries: Sequence[BankEntry],
+    ) -> BankStatement:
+        """A statement from the balances the file stated (``None``: the file carried none)."""
+        return cls(
+            statement_id=statement_id,
+            sequence=sequence,
+            account_id=account_id,
+            currency=currency,
+            opening_balance=opening.amount if opening else _ZERO,
+            opening_date=opening.on if opening else None,
+            closing_balance=closing.amount if closing else _ZERO,
+            closing_date=closing.on if closing else None,
+            entries=tuple(entries),
+            has_opening_balance=opening is not None,
+            has_closing_balance=closing is not None,
+        )
 
     @property
     def stated_opening_balance(self) -> Decimal | None:

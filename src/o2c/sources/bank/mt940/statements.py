@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from o2c.sources.bank.model import CREDIT, DEBIT, BankEntry, BankFileError, BankStatement
 from o2c.sources.bank.mt940.details import clean_ref, join_details, parse_structured_details, references
 from o2c.sources.bank.mt940.fields import STATEMENT_NUMBER, Block, EntryFields
@@ -92,16 +90,12 @@ def build_statement(block: Block) -> BankStatement:
     opening, closing = _parse_balances(block)
     currency = _statement_currency(label, opening, closing)
     entries = tuple(build_entry(entry, seq, currency) for seq, entry in enumerate(block.entries, start=1))
-    return BankStatement(
+    return BankStatement.with_balances(
         statement_id=statement_id,
         sequence=sequence,
         account_id=account,
         currency=currency,
-        opening_balance=opening.amount if opening else Decimal(0),
-        opening_date=opening.on if opening else None,
-        closing_balance=closing.amount if closing else Decimal(0),
-        closing_date=closing.on if closing else None,
+        opening=opening,
+        closing=closing,
         entries=entries,
-        has_opening_balance=opening is not None,
-        has_closing_balance=closing is not None,
     )
