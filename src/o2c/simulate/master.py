@@ -237,11 +237,8 @@ class MasterData(Timeline):
         return reached[currency]
 
     def price_for(self, product: Row, day: date, currency: str) -> Decimal:
-        """The month's benchmark (USD/MT) in ``currency`` at the day's type-M rate.
-
-        Shadows ``Orders.price_for`` (``MasterData`` comes first in the builder's MRO): that one only knew
-        USD→CNY, and FX rates belong to the master data.
-        """
+        """The month's benchmark (USD/MT) in ``currency`` at the day's type-M rate (implements
+        ``Timeline.price_for`` for the other stages: prices and FX rates are master data)."""
         usd = self.bench[(product["MATNR"], day.strftime("%Y%m"))]
         return usd if currency == "USD" else usd * self.fx_rate(day, "USD", currency)
 
