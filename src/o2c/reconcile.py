@@ -99,7 +99,7 @@ def _warehouse_rows(
     wh: psycopg.Connection, raw: RawTable, columns: list[str], as_of: date
 ) -> set[tuple[str | None, ...]]:
     keys = sql.SQL(", ").join(sql.Identifier(k) for k in raw.key_columns)
-    change = sql.SQL("cast({} as timestamptz)").format(sql.Identifier(raw.change_column))
+    change = sql.SQL("cast({} as timestamptz)").format(sql.Identifier(raw.versioned_change_column()))
     query = sql.SQL(
         "select {cols} from (select distinct on ({keys}) * from {target} where {change} <= {cutoff} "
         "order by {keys}, {change} desc, _loaded_at desc) as latest where not _is_deleted"

@@ -563,3 +563,25 @@ def test_the_mt940_library_rejecting_text_is_a_quarantine_but_its_defects_propag
 
 if __name__ == "__main__":  # python -m tests.unit.test_bank_parsers: regenerate, then review the diff
     _write_expectations()
+
+
+def test_a_nul_character_in_an_entry_is_bad_data_with_its_place_named() -> None:
+    """PostgreSQL text cannot hold NUL: validation rejects it (quarantine), landing never sees it. (The
+    MT940 reader drops NUL bytes and XML cannot carry one; this guards any other path to the model.)"""
+    import dataclasses
+
+    from o2c.sources.bank.parse import validate
+
+    data = (
+        b":20:NUL1\r\n:25:NL00TEST0123456789\r\n:28C:1/1\r\n:60F:C260301EUR100,00\r\n"
+        b":61:2603010301C5,00NTRFNONREF\r\n:86:Invoice 31\r\n:62F:C260301EUR105,00\r\n-\r\n"
+    )
+    parsed = parse_bank_bytes(data, "nul.sta")
+    statement = parsed.statements[0]
+    poisoned = dataclasses.replace(statement.entries[0], remittance_info="Invoice\x0031")
+    with pytest.raises(BankFileError) as caught:
+        validate(
+            dataclasses.replace(parsed, statements=(dataclasses.replace(statement, entries=(poisoned,)),))
+        )
+    assert "entry 1: remittance_info contains a NUL character" in str(caught.value)
+    assert validate(parsed).statements == parsed.statements, "the clean file passes"

@@ -1,6 +1,14 @@
 """The landing layer: every source's rows reach ``raw_*`` through this module, and only through it.
 
-Sources only read and yield rows (or COPY chunks); this module owns the rest:
+Sources only read and yield rows (or COPY chunks); this module owns the rest. Two kinds of source land
+through the same core (temp-table COPY, row hash, version identity, insert-on-conflict, load log):
+
+- **interval sources** (ERP, logistics) with :func:`land`: rows changed in a change-time window
+  (:class:`Window`), with deletions and a watermark;
+- **file sources** (bank statement files) with :func:`land_batch`: a file is a batch, given by the
+  caller, with no window, watermark or deletions. Its rows are facts, not versions of a changing row:
+  their table has no change column and a row is identified by its key alone, so the same row read from
+  another file (or the same file again) adds nothing; the insert returns which rows were new.
 
 - **Versions are immutable.** A landed row is a *version* of a source row, identified by its key, its
   change time and a hash of its content (``_version_id``). Landing inserts the versions it has not seen
@@ -19,9 +27,13 @@ Sources only read and yield rows (or COPY chunks); this module owns the rest:
 - **Schema drift**: a new source column is added to the raw table; a column that disappeared or changed
   type stops that table with :class:`SchemaDriftError` naming table and column, and nothing of it lands.
 - **Load log**: ``ops.load_batches`` keeps each (entity, interval) window, ``ops.load_log`` every run of it,
-  ``ops.watermarks`` how far each entity has been read, ``ops.source_columns`` the columns seen.
+  ``ops.watermarks`` how far each entity has been read, ``ops.source_columns`` the columns seen. A file
+  batch has no window: it gets an ``ops.load_log`` row per table and run, with no ``extracted_from``/
+  ``extracted_to``; the file source keeps its own ledger of files (``ops.bank_files``).
 
-Everything for one entity happens in one transaction under the entity's advisory lock.
+Everything for one entity happens in one transaction under the entity's advisory lock; when the caller
+is already in a transaction (a bank file lands its statements, its entries and its ``ops.bank_files``
+record together), it is a savepoint of the caller's, which commits or rolls back everything together.
 """
 
 from __future__ import annotations
@@ -69,8 +81,9 @@ class RawTable:
     schema: str
     name: str
     key_columns: tuple[str, ...]
-    change_column: str
-    """the column holding each version's change time (text or timestamptz)"""
+    change_column: str | None
+    """the column holding each version's change time (text or timestamptz); ``None`` for a file source's
+    table, whose rows are facts identified by their key alone (landed with :func:`land_batch`)"""
     drift_type: str | None = "text"
     """type given to a column the source grows later; ``None``: the layout is fixed"""
     fixed_columns: tuple[tuple[str, str], ...] = ()
@@ -83,6 +96,17 @@ class RawTable:
     @property
     def label(self) -> str:
         return f"{self.schema}.{self.name} ({self.source} {self.entity})"
+
+    @property
+    def identity_columns(self) -> tuple[str, ...]:
+        """The columns that, with the row's hash when there is a change column, identify a version."""
+        return self.key_columns if self.change_column is None else (*self.key_columns, self.change_column)
+
+    def versioned_change_column(self) -> str:
+        """The change column of an interval source's table; raises for a file source's."""
+        if self.change_column is None:
+            raise LandingError(f"{self.label} has no change column: land its files with land_batch()")
+        return self.change_column
 
 
 @dataclass(frozen=True)
@@ -125,8 +149,11 @@ class LandResult:
     new_versions: int
     tombstones: int
     extracted_from: datetime | None
-    extracted_to: datetime
+    extracted_to: datetime | None
+    """the window's end; ``None`` for a file batch (:func:`land_batch`)"""
     warnings: list[str] = field(default_factory=list)
+    landed: list[tuple[Any, ...]] = field(default_factory=list)
+    """the ``returning`` columns of each row inserted (:func:`land_batch`)"""
 
 
 def batch_id_for(source: str, entity: str, interval_end: datetime) -> str:
@@ -258,7 +285,7 @@ def ensure_table(conn: psycopg.Connection, table: RawTable, data_columns: Sequen
         sql.SQL("create index if not exists {} on {} ({})").format(
             sql.Identifier(f"{table.name}__key_idx"),
             table.qualified,
-            sql.SQL(", ").join(sql.Identifier(c) for c in [*table.key_columns, table.change_column]),
+            sql.SQL(", ").join(sql.Identifier(c) for c in table.identity_columns),
         )
     )
     conn.execute(
@@ -276,11 +303,13 @@ def _data_json(alias: str) -> sql.Composed:
 
 
 def _version_id(table: RawTable, alias: str, row_hash: sql.Composable) -> sql.Composed:
-    parts = [
-        sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(c)) for c in table.key_columns
+    """key | change time | row hash; a file source's row (no change column): its key alone."""
+    parts: list[sql.Composable] = [
+        sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(c))
+        for c in table.identity_columns
     ]
-    parts.append(sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(table.change_column)))
-    parts.append(row_hash)  # type: ignore[arg-type]
+    if table.change_column is not None:
+        parts.append(row_hash)
     return sql.SQL("md5(concat_ws({}, {}))").format(sql.Literal(_SEP), sql.SQL(", ").join(parts))
 
 
@@ -312,8 +341,72 @@ def _identify_legacy_rows(conn: psycopg.Connection, table: RawTable) -> None:
 
 def _change_ts(table: RawTable, alias: str) -> sql.Composed:
     return sql.SQL("cast({}.{} as timestamptz)").format(
-        sql.Identifier(alias), sql.Identifier(table.change_column)
+        sql.Identifier(alias), sql.Identifier(table.versioned_change_column())
     )
+
+
+def _check_columns(table: RawTable, columns: Sequence[str]) -> None:
+    missing = [c for c in table.identity_columns if c not in columns]
+    if missing:
+        raise LandingError(f"{table.label}: the rows lack the key/change column(s) {', '.join(missing)}")
+
+
+def _insert_versions(
+    conn: psycopg.Connection,
+    table: RawTable,
+    batch_id: str,
+    loaded_at: datetime,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]] | None,
+    chunks: Iterable[bytes] | None,
+    *,
+    source_label: str,
+    is_initial: bool,
+    returning: Sequence[str] = (),
+) -> tuple[int, int, list[tuple[Any, ...]]]:
+    """COPY the rows into a temp table, then insert the versions ``table`` does not hold yet.
+
+    Returns (rows read, versions inserted, the ``returning`` columns of each inserted row).
+    """
+    column_list = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    conn.execute(
+        sql.SQL("create temp table _land on commit drop as select {} from {} with no data").format(
+            column_list, table.qualified
+        )
+    )
+    with conn.cursor().copy(sql.SQL("copy _land ({}) from stdin").format(column_list)) as copy:
+        if chunks is not None:
+            for chunk in chunks:
+                copy.write(chunk)
+        for row in rows or ():
+            copy.write_row(row)
+    read = conn.execute("select count(*) from _land").fetchone()[0]  # type: ignore[index]
+    row_hash = sql.SQL("md5({}::text)").format(_data_json("_land"))
+    statement = sql.SQL(
+        "insert into {target} ({cols}, _batch_id, _loaded_at, _source, _row_hash, _version_id, "
+        "_is_initial) "
+        "select {cols}, %(batch)s, %(loaded_at)s, %(source)s, hashed._row_hash, {version}, "
+        "%(initial)s "
+        "from (select _land.*, {row_hash} as _row_hash from _land) as hashed "
+        "on conflict (_version_id) do nothing"
+    ).format(
+        target=table.qualified,
+        cols=column_list,
+        row_hash=row_hash,
+        version=_version_id(table, "hashed", sql.SQL("hashed._row_hash")),
+    )
+    if returning:
+        statement = sql.SQL("{} returning {}").format(
+            statement, sql.SQL(", ").join(sql.Identifier(c) for c in returning)
+        )
+    cursor = conn.execute(
+        statement,
+        {"batch": batch_id, "loaded_at": loaded_at, "source": source_label, "initial": is_initial},
+    )
+    inserted = cursor.rowcount
+    landed = [tuple(row) for row in cursor.fetchall()] if returning else []
+    conn.execute("drop table _land")
+    return read, inserted, landed
 
 
 def land(
@@ -331,63 +424,85 @@ def land(
     source_label: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> LandResult:
-    """Land one batch of ``table`` in one transaction: new versions, tombstones, the load log.
+    """Land one window of an interval source's ``table`` in one transaction: new versions, tombstones,
+    the window, the load log and the watermark.
 
     ``columns`` names the data columns in the order ``rows`` (tuples) or ``chunks`` (COPY text format)
     provide them; it must include the key and change columns. ``source_schema`` (name, type) is checked
     against the columns seen before (:func:`check_source_schema`) inside the same transaction.
     """
-    missing = [c for c in (*table.key_columns, table.change_column) if c not in columns]
-    if missing:
-        raise LandingError(f"{table.label}: the rows lack the key/change column(s) {', '.join(missing)}")
+    table.versioned_change_column()  # raises for a file source's table
+    _check_columns(table, columns)
     with conn.transaction():
         lock_entity(conn, f"{table.source}:{table.entity}")
         if source_schema is not None:
             check_source_schema(conn, table, source_schema)
         ensure_table(conn, table, columns)
         loaded_at = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
-        column_list = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-        conn.execute(
-            sql.SQL("create temp table _land on commit drop as select {} from {} with no data").format(
-                column_list, table.qualified
-            )
+        read, inserted, _ = _insert_versions(
+            conn,
+            table,
+            window.batch_id,
+            loaded_at,
+            columns,
+            rows,
+            chunks,
+            source_label=source_label or table.label,
+            is_initial=window.extracted_from is None,
         )
-        with conn.cursor().copy(sql.SQL("copy _land ({}) from stdin").format(column_list)) as copy:
-            if chunks is not None:
-                for chunk in chunks:
-                    copy.write(chunk)
-            for row in rows or ():
-                copy.write_row(row)
-        read = conn.execute("select count(*) from _land").fetchone()[0]  # type: ignore[index]
-        row_hash = sql.SQL("md5({}::text)").format(_data_json("_land"))
-        inserted = conn.execute(
-            sql.SQL(
-                "insert into {target} ({cols}, _batch_id, _loaded_at, _source, _row_hash, _version_id, "
-                "_is_initial) "
-                "select {cols}, %(batch)s, %(loaded_at)s, %(source)s, hashed._row_hash, {version}, "
-                "%(initial)s "
-                "from (select _land.*, {row_hash} as _row_hash from _land) as hashed "
-                "on conflict (_version_id) do nothing"
-            ).format(
-                target=table.qualified,
-                cols=column_list,
-                row_hash=row_hash,
-                version=_version_id(table, "hashed", sql.SQL("hashed._row_hash")),
-            ),
-            {
-                "batch": window.batch_id,
-                "loaded_at": loaded_at,
-                "source": source_label or table.label,
-                "initial": window.extracted_from is None,
-            },
-        ).rowcount
         deleted = _land_tombstones(conn, table, window.batch_id, loaded_at, list(tombstones))
         if reconciliation is not None:
             deleted += _reconcile(conn, table, window.batch_id, loaded_at, reconciliation)
         result = LandResult(
             table.entity, window.batch_id, read, inserted, deleted, window.extracted_from, window.extracted_to
         )
-        _record(conn, table, window, interval, result, detail or {})
+        _record_window(conn, table, window, interval, result, detail or {})
+        _log_run(conn, table, result, window.is_backfill, detail or {})
+    return result
+
+
+def land_batch(
+    conn: psycopg.Connection,
+    table: RawTable,
+    batch_id: str,
+    columns: Sequence[str],
+    *,
+    rows: Iterable[Sequence[Any]] | None = None,
+    chunks: Iterable[bytes] | None = None,
+    source_label: str | None = None,
+    detail: dict[str, Any] | None = None,
+    returning: Sequence[str] = (),
+) -> LandResult:
+    """Land one file (a batch with no change-time window) of a file source's ``table``.
+
+    The rows whose key ``table`` does not hold yet are inserted under ``batch_id``; a row landed before,
+    from this file or another, adds nothing. ``returning`` names columns to report for each inserted row
+    (:attr:`LandResult.landed`), so that the source can tell which of its rows were new. The run is
+    logged in ``ops.load_log`` (no window, no watermark). One transaction under the entity's lock: a
+    savepoint when the caller is in a transaction, so that a file's tables and the caller's record of it
+    commit or roll back together.
+    """
+    if table.change_column is not None:
+        raise LandingError(f"{table.label} has a change column: land its windows with land()")
+    _check_columns(table, columns)
+    with conn.transaction():
+        lock_entity(conn, f"{table.source}:{table.entity}")
+        ensure_table(conn, table, columns)
+        loaded_at = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        read, inserted, landed = _insert_versions(
+            conn,
+            table,
+            batch_id,
+            loaded_at,
+            columns,
+            rows,
+            chunks,
+            source_label=source_label or table.label,
+            is_initial=False,
+            returning=returning,
+        )
+        result = LandResult(table.entity, batch_id, read, inserted, 0, None, None, landed=landed)
+        _log_run(conn, table, result, False, detail or {})
     return result
 
 
@@ -413,7 +528,7 @@ def _insert_tombstones_from(
         ),
         change=_change_ts(table, "latest"),
     )
-    change_type = _raw_columns(conn, table)[table.change_column]
+    change_type = _raw_columns(conn, table)[table.versioned_change_column()]
     change_value = (
         sql.SQL("to_char(dead.deleted_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00')")
         if change_type == "text"
@@ -430,7 +545,7 @@ def _insert_tombstones_from(
     ).format(
         target=table.qualified,
         keys=keys,
-        change=sql.Identifier(table.change_column),
+        change=sql.Identifier(table.versioned_change_column()),
         dead_keys=sql.SQL(", ").join(sql.SQL("dead.{}").format(sql.Identifier(c)) for c in table.key_columns),
         change_value=change_value,
         tomb_hash=tomb_hash,
@@ -516,7 +631,7 @@ def _reconcile(
     return count
 
 
-def _record(
+def _record_window(
     conn: psycopg.Connection,
     table: RawTable,
     window: Window,
@@ -524,6 +639,7 @@ def _record(
     result: LandResult,
     detail: dict[str, Any],
 ) -> None:
+    """An interval source's batch (its window) and watermark."""
     conn.execute(
         """
         insert into ops.load_batches (batch_id, source, entity, interval_start, interval_end,
@@ -546,28 +662,34 @@ def _record(
     )
     conn.execute(
         """
-        insert into ops.load_log (batch_id, source, entity, extracted_from, extracted_to, is_backfill,
-            rows_read, new_versions, tombstones, detail)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        (
-            window.batch_id,
-            table.source,
-            table.entity,
-            window.extracted_from,
-            window.extracted_to,
-            window.is_backfill,
-            result.read,
-            result.new_versions,
-            result.tombstones,
-            Jsonb(detail),
-        ),
-    )
-    conn.execute(
-        """
         insert into ops.watermarks (source, entity, high_water) values (%s, %s, %s)
         on conflict (source, entity) do update
             set high_water = greatest(ops.watermarks.high_water, excluded.high_water), updated_at = now()
         """,
         (table.source, table.entity, window.extracted_to),
+    )
+
+
+def _log_run(
+    conn: psycopg.Connection, table: RawTable, result: LandResult, is_backfill: bool, detail: dict[str, Any]
+) -> None:
+    """One row of ``ops.load_log`` per landing of one table: what it read and what was new."""
+    conn.execute(
+        """
+        insert into ops.load_log (batch_id, source, entity, extracted_from, extracted_to, is_backfill,
+            rows_read, new_versions, tombstones, detail)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        (
+            result.batch_id,
+            table.source,
+            table.entity,
+            result.extracted_from,
+            result.extracted_to,
+            is_backfill,
+            result.read,
+            result.new_versions,
+            result.tombstones,
+            Jsonb(detail),
+        ),
     )

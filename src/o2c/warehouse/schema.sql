@@ -6,7 +6,9 @@ create schema if not exists raw_logistics;
 create schema if not exists raw_bank;
 create schema if not exists ops;
 create schema if not exists marts;
--- raw_erp.* and raw_logistics.* tables are created by o2c.loading.land as sources first deliver them
+-- raw_erp.* and raw_logistics.* tables are created by o2c.loading.land as sources first deliver them;
+-- raw_bank.* are created here (their layout is fixed), and o2c.loading.land adds its meta columns
+-- (_row_hash, _version_id, ...) and the unique version index the first time a file lands
 
 -- one row per batch: a (source, entity, data interval) and the window it reads; re-runs add to it
 create table if not exists ops.load_batches (
@@ -22,14 +24,15 @@ create table if not exists ops.load_batches (
     detail jsonb not null default '{}'::jsonb
 );
 
--- every run of a batch: what it read, how many versions were new, how many deletions it found
+-- every run of a batch: what it read, how many versions were new, how many deletions it found; a file
+-- batch (o2c.loading.land.land_batch: a bank file) has no window, so no extracted_from/extracted_to
 create table if not exists ops.load_log (
     load_id bigint generated always as identity primary key,
     batch_id text not null,
     source text not null,
     entity text not null,
     extracted_from timestamptz,
-    extracted_to timestamptz not null,
+    extracted_to timestamptz,
     is_backfill boolean not null,
     rows_read bigint not null,
     new_versions bigint not null,
@@ -38,6 +41,18 @@ create table if not exists ops.load_log (
     detail jsonb not null default '{}'::jsonb
 );
 create index if not exists load_log_batch_idx on ops.load_log (batch_id);
+-- migrate a warehouse created when every batch had a window (checked first: no lock at every start-up)
+do $$
+begin
+    if exists (
+        select 1 from information_schema.columns
+        where table_schema = 'ops' and table_name = 'load_log' and column_name = 'extracted_to'
+            and is_nullable = 'NO'
+    ) then
+        alter table ops.load_log alter column extracted_to drop not null;
+    end if;
+end
+$$;
 
 -- the columns each source table had when last loaded: a dropped or retyped column stops that table
 create table if not exists ops.source_columns (
@@ -75,11 +90,16 @@ create table if not exists ops.bank_files (
     first_seen_at timestamptz not null default now()
 );
 
--- bank statements and booked entries (one row per MT940 :61: line / camt Ntry)
+-- bank statements and booked entries (one row per MT940 :61: line / camt Ntry), landed per file through
+-- o2c.loading.land.land_batch. statement_key is a statement's identity whatever file it came in: md5 of
+-- account, statement id, sequence, opening date and balance, closing date and balance, entry count
+-- (o2c.sources.bank.ingest.statement_key); a row's _version_id is its key (statement_key, + entry_seq
+-- for an entry), so a statement landed from another file before adds nothing.
 create table if not exists raw_bank.statements (
     _batch_id text not null,
     _loaded_at timestamptz not null,
     _source text not null,
+    statement_key text not null,
     file_sha256 text not null,
     file_format text not null,
     file_version text,
@@ -99,6 +119,7 @@ create table if not exists raw_bank.entries (
     _batch_id text not null,
     _loaded_at timestamptz not null,
     _source text not null,
+    statement_key text not null,
     file_sha256 text not null,
     statement_seq integer not null,
     statement_id text not null,
@@ -117,6 +138,36 @@ create table if not exists raw_bank.entries (
     remittance_info text,
     transaction_code text
 );
+
+-- migrate a warehouse whose bank rows landed before statement keys: key them the way
+-- o2c.sources.bank.ingest.statement_key does (numbers without trailing zeros, ISO dates, '' for null),
+-- so that landing (which then gives them their _version_id) treats them as any landed statement
+do $$
+begin
+    if not exists (
+        select 1 from information_schema.columns
+        where table_schema = 'raw_bank' and table_name = 'statements' and column_name = 'statement_key'
+    ) then
+        alter table raw_bank.statements add column statement_key text;
+        alter table raw_bank.entries add column statement_key text;
+        update raw_bank.statements set statement_key = md5(concat_ws(chr(31),
+            account_id,
+            statement_id,
+            coalesce(sequence_number, ''),
+            coalesce(to_char(opening_date, 'YYYY-MM-DD'), ''),
+            coalesce(trim_scale(opening_balance)::text, ''),
+            coalesce(to_char(closing_date, 'YYYY-MM-DD'), ''),
+            coalesce(trim_scale(closing_balance)::text, ''),
+            entry_count::text
+        ));
+        update raw_bank.entries as e set statement_key = s.statement_key
+        from raw_bank.statements as s
+        where s.file_sha256 = e.file_sha256 and s.statement_seq = e.statement_seq;
+        alter table raw_bank.statements alter column statement_key set not null;
+        alter table raw_bank.entries alter column statement_key set not null;
+    end if;
+end
+$$;
 
 create index if not exists entries_batch_idx on raw_bank.entries (_batch_id);
 create index if not exists statements_batch_idx on raw_bank.statements (_batch_id);

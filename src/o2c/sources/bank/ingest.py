@@ -1,15 +1,24 @@
 """Land bank statement files into ``raw_bank``: each file loads whole, is a duplicate, or is quarantined.
 
-- A file whose bytes were loaded before, or whose every statement (account, statement id, closing date and
-  balance) is already landed, is a ``duplicate`` and adds nothing.
+This module reads and parses files and yields their rows; the landing layer lands them
+(:func:`o2c.loading.land.land_batch`): a file is one batch (``bank:<sha256 prefix>``), logged in
+``ops.load_log``, and a row's identity is its key, so nothing lands twice. A statement's key
+(:func:`statement_key`) is what the bank says identifies it: account, statement id, sequence, opening and
+closing date and balance, entry count; an entry's is its statement's key and its position in it.
+
+- A file whose bytes were loaded before, or whose every statement is already landed (from another file),
+  is a ``duplicate`` and adds nothing. A statement already landed is skipped with a warning, and the
+  file's totals count only the statements it landed.
 - A file that cannot be read unambiguously, or whose balances do not add up, is ``quarantined``: it is moved
   (inbox files) or copied (files named on the command line) to the quarantine folder with a
   ``.reason.txt`` beside it; the other files still load.
-- A loaded file's statements and entries land in one transaction; inbox files then move to the archive.
-- Any other exception while a file is handled (a parser defect, a lost connection) is not a property of
-  the file and never becomes a quarantine reason: that file's transaction rolls back (nothing of it is
-  landed or recorded), the file stays where it is (in the inbox, for a retry), the other files are
-  still handled, and the run then fails with :class:`BankIngestError` naming every such file.
+- A loaded file's statements, entries and ``ops.bank_files`` record land in one transaction; inbox files
+  then move to the archive.
+- Any other exception while a file is handled (a parser defect, a value the warehouse rejects while the
+  file lands, a lost connection) is not a property of the file and never becomes a quarantine reason:
+  that file's transaction rolls back (nothing of it is landed or recorded), the file stays where it is
+  (in the inbox, for a retry), the other files are still handled, and the run then fails with
+  :class:`BankIngestError` naming every such file.
 - One inbox intake at a time (an advisory lock): the ``o2c_bank_intake`` DAG and the nightly's intake
   task may start together; the second waits and finds what the first left.
 """
@@ -19,8 +28,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,11 +38,142 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from o2c.config import Settings, load_settings
-from o2c.sources.bank.model import BankFileError, ParsedBankFile
+from o2c.loading.land import RawTable, land_batch
+from o2c.sources.bank.model import BankFileError, BankStatement, ParsedBankFile
 from o2c.sources.bank.parse import parse_bank_file
 from o2c.warehouse.locks import BANK_INBOX, lock_entity
 
 log = logging.getLogger(__name__)
+
+STATEMENTS = RawTable(
+    source="bank",
+    entity="statements",
+    schema="raw_bank",
+    name="statements",
+    key_columns=("statement_key",),
+    change_column=None,
+    drift_type=None,  # the layout is fixed (src/o2c/warehouse/schema.sql)
+)
+ENTRIES = RawTable(
+    source="bank",
+    entity="entries",
+    schema="raw_bank",
+    name="entries",
+    key_columns=("statement_key", "entry_seq"),
+    change_column=None,
+    drift_type=None,
+)
+STATEMENT_COLUMNS = (
+    "statement_key",
+    "file_sha256",
+    "file_format",
+    "file_version",
+    "statement_seq",
+    "statement_id",
+    "sequence_number",
+    "account_id",
+    "currency",
+    "opening_balance",
+    "opening_date",
+    "closing_balance",
+    "closing_date",
+    "entry_count",
+)
+ENTRY_COLUMNS = (
+    "statement_key",
+    "file_sha256",
+    "statement_seq",
+    "statement_id",
+    "account_id",
+    "entry_seq",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "direction",
+    "is_reversal",
+    "bank_reference",
+    "customer_reference",
+    "counterparty_name",
+    "counterparty_account",
+    "remittance_info",
+    "transaction_code",
+)
+_SEP = chr(31)
+
+
+def _key_part(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):  # numerically equal balances are the same: 100, 100.0 and 100.00
+        return "0" if value == 0 else format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def statement_key(stmt: BankStatement) -> str:
+    """A statement's identity, whatever file (or format) it came in: md5 of its account, statement id,
+    sequence, opening date and balance, closing date and balance (as stated: ``None`` when the file has
+    none) and entry count. ``schema.sql`` computes the same for rows landed before keys existed."""
+    parts = (
+        stmt.account_id,
+        stmt.statement_id,
+        stmt.sequence,
+        stmt.opening_date,
+        stmt.stated_opening_balance,
+        stmt.closing_date,
+        stmt.stated_closing_balance,
+        len(stmt.entries),
+    )
+    return hashlib.md5(_SEP.join(map(_key_part, parts)).encode(), usedforsecurity=False).hexdigest()
+
+
+def statement_rows(sha: str, parsed: ParsedBankFile, keys: list[str]) -> Iterator[tuple[object, ...]]:
+    """The file's statements as rows of :data:`STATEMENT_COLUMNS`."""
+    for seq, (stmt, key) in enumerate(zip(parsed.statements, keys, strict=True), start=1):
+        yield (
+            key,
+            sha,
+            parsed.format,
+            parsed.version,
+            seq,
+            stmt.statement_id,
+            stmt.sequence,
+            stmt.account_id,
+            stmt.currency,
+            stmt.stated_opening_balance,
+            stmt.opening_date,
+            stmt.stated_closing_balance,
+            stmt.closing_date,
+            len(stmt.entries),
+        )
+
+
+def entry_rows(sha: str, parsed: ParsedBankFile, keys: list[str]) -> Iterator[tuple[object, ...]]:
+    """The file's entries as rows of :data:`ENTRY_COLUMNS`."""
+    for seq, (stmt, key) in enumerate(zip(parsed.statements, keys, strict=True), start=1):
+        for e in stmt.entries:
+            yield (
+                key,
+                sha,
+                seq,
+                stmt.statement_id,
+                stmt.account_id,
+                e.entry_seq,
+                e.booking_date,
+                e.value_date,
+                e.amount,
+                e.currency,
+                e.direction,
+                e.is_reversal,
+                e.bank_reference,
+                e.customer_reference,
+                e.counterparty_name,
+                e.counterparty_account,
+                e.remittance_info,
+                e.transaction_code,
+            )
 
 
 @dataclass
@@ -204,39 +345,44 @@ class BankIngest:
         )
 
     def _land(self, conn: psycopg.Connection, sha: str, path: Path, parsed: ParsedBankFile) -> FileResult:
+        """Land the file's rows (inside the caller's transaction) and record it when anything was new."""
         batch_id = f"bank:{sha[:20]}"
-        loaded_at = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
         source = f"bank-file:{path.name}"
+        detail = {"file": path.name, "file_sha256": sha, "format": parsed.format}
+        keys = [statement_key(stmt) for stmt in parsed.statements]
+        statements = land_batch(
+            conn,
+            STATEMENTS,
+            batch_id,
+            STATEMENT_COLUMNS,
+            rows=statement_rows(sha, parsed, keys),
+            source_label=source,
+            detail=detail,
+            returning=("statement_seq",),
+        )
+        # an entry of a statement landed before has its key already: only new statements' entries land
+        entries = land_batch(
+            conn,
+            ENTRIES,
+            batch_id,
+            ENTRY_COLUMNS,
+            rows=entry_rows(sha, parsed, keys),
+            source_label=source,
+            detail=detail,
+        )
+        landed_seqs = {seq for (seq,) in statements.landed}
         warnings = list(parsed.warnings)
         new_statements = []
-        for seq, stmt in enumerate(parsed.statements, start=1):
-            exists = conn.execute(
-                """select 1 from raw_bank.statements where account_id = %s and statement_id = %s
-                   and sequence_number is not distinct from %s
-                   and opening_date is not distinct from %s and opening_balance is not distinct from %s
-                   and closing_date is not distinct from %s and closing_balance is not distinct from %s
-                   and entry_count = %s limit 1""",
-                (
-                    stmt.account_id,
-                    stmt.statement_id,
-                    stmt.sequence,
-                    stmt.opening_date,
-                    stmt.stated_opening_balance,
-                    stmt.closing_date,
-                    stmt.stated_closing_balance,
-                    len(stmt.entries),
-                ),
-            ).fetchone()
-            if exists:
+        for seq, (stmt, key) in enumerate(zip(parsed.statements, keys, strict=True), start=1):
+            if seq in landed_seqs:
+                new_statements.append(stmt)
+            elif key in keys[: seq - 1]:
+                warnings.append(f"{stmt.label} repeats statement {keys.index(key) + 1} of the file: skipped")
+            else:
                 warnings.append(
                     f"statement {stmt.statement_id} of account {stmt.account_id} was already loaded "
                     "from another file: skipped"
                 )
-            else:
-                new_statements.append((seq, stmt))
-        credit = sum((s.credit_total for _, s in new_statements), Decimal(0))
-        debit = sum((s.debit_total for _, s in new_statements), Decimal(0))
-        entries = sum(len(s.entries) for _, s in new_statements)
         if not new_statements:
             return FileResult(
                 path.name,
@@ -249,72 +395,14 @@ class BankIngest:
                 reason="every statement in it was already loaded from another file",
                 warnings=warnings,
             )
-        with conn.cursor().copy(
-            "copy raw_bank.statements (_batch_id, _loaded_at, _source, file_sha256, file_format, file_version, "
-            "statement_seq, statement_id, sequence_number, account_id, currency, opening_balance, opening_date, "
-            "closing_balance, closing_date, entry_count) from stdin"
-        ) as copy:
-            for seq, stmt in new_statements:
-                copy.write_row(
-                    [
-                        batch_id,
-                        loaded_at,
-                        source,
-                        sha,
-                        parsed.format,
-                        parsed.version,
-                        seq,
-                        stmt.statement_id,
-                        stmt.sequence,
-                        stmt.account_id,
-                        stmt.currency,
-                        stmt.stated_opening_balance,
-                        stmt.opening_date,
-                        stmt.stated_closing_balance,
-                        stmt.closing_date,
-                        len(stmt.entries),
-                    ]
-                )
-        with conn.cursor().copy(
-            "copy raw_bank.entries (_batch_id, _loaded_at, _source, file_sha256, statement_seq, statement_id, "
-            "account_id, entry_seq, booking_date, value_date, amount, currency, direction, is_reversal, "
-            "bank_reference, customer_reference, counterparty_name, counterparty_account, remittance_info, "
-            "transaction_code) from stdin"
-        ) as copy:
-            for seq, stmt in new_statements:
-                for e in stmt.entries:
-                    copy.write_row(
-                        [
-                            batch_id,
-                            loaded_at,
-                            source,
-                            sha,
-                            seq,
-                            stmt.statement_id,
-                            stmt.account_id,
-                            e.entry_seq,
-                            e.booking_date,
-                            e.value_date,
-                            e.amount,
-                            e.currency,
-                            e.direction,
-                            e.is_reversal,
-                            e.bank_reference,
-                            e.customer_reference,
-                            e.counterparty_name,
-                            e.counterparty_account,
-                            e.remittance_info,
-                            e.transaction_code,
-                        ]
-                    )
         result = FileResult(
             path.name,
             parsed.format,
             "loaded",
             len(new_statements),
-            entries,
-            str(credit),
-            str(debit),
+            entries.new_versions,
+            str(sum((s.credit_total for s in new_statements), Decimal(0))),
+            str(sum((s.debit_total for s in new_statements), Decimal(0))),
             warnings=warnings,
         )
         self._record(conn, sha, path, parsed.format, result, batch_id)

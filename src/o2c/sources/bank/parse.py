@@ -112,10 +112,27 @@ def detect_format(data: bytes) -> str:
     )
 
 
+_TEXT_FIELDS = (
+    "bank_reference",
+    "customer_reference",
+    "counterparty_name",
+    "counterparty_account",
+    "remittance_info",
+    "transaction_code",
+)
+
+
 def _check_entries(statement: BankStatement) -> None:
-    """Model invariants: non-negative amounts, known directions, one currency."""
+    """Model invariants: non-negative amounts, known directions, one currency, text a database can hold
+    (no NUL character: PostgreSQL text cannot store it, so such a file is bad data, not a landing error)."""
+    for name in ("statement_id", "sequence", "account_id"):
+        if "\x00" in (getattr(statement, name) or ""):
+            raise BankFileError(f"{statement.label}: {name} contains a NUL character")
     for entry in statement.entries:
         where = f"{statement.label}, entry {entry.entry_seq}"
+        for name in _TEXT_FIELDS:
+            if "\x00" in (getattr(entry, name) or ""):
+                raise BankFileError(f"{where}: {name} contains a NUL character")
         if entry.amount < 0:
             raise BankFileError(f"{where}: negative amount {entry.amount}")
         if entry.direction not in DIRECTIONS:
