@@ -10,75 +10,33 @@ years before the first exchange rate, so its payment has no USD amount and the t
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from o2c import pipeline
-from o2c.config import Settings, load_settings
 from o2c.demo import _airflow
-from o2c.orchestration import airflow_env
 from o2c.simulate.driver import Simulation
 from o2c.warehouse.db import warehouse_url
-from o2c.warehouse.embedded import EmbeddedWarehouse
-from tests.conftest import SMALL_SCENARIO, free_port, shared_data
+from tests.conftest import SMALL_SCENARIO, shared_data
+from tests.e2e.conftest import Stack, e2e_stack
 
 pytestmark = pytest.mark.e2e
 
 DATA_TEAM = "data-team@o2c.test"
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Any]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(
-            (list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
-        )
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict[str, str], Inbox, Path]]:
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    home = tmp_path_factory.mktemp("e2e-failure-home")
-    env = {
-        "O2C_HOME": str(home),
-        "O2C_WAREHOUSE_PORT": str(free_port()),
-        "O2C_LOGISTICS_API_URL": f"http://127.0.0.1:{free_port()}",
-        "O2C_SMTP_HOST": "127.0.0.1",
-        "O2C_SMTP_PORT": str(smtp.port),
-        "O2C_DATA_TEAM_EMAIL": DATA_TEAM,
-        "O2C_TASK_RETRIES": "0",
-    }
-    settings = load_settings(env)
-    pipeline.prepare(settings)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("O2C_")}
-    airflow = airflow_env(settings, {**base, **env})
-    log = home / "airflow.log"
-    _airflow(["db", "migrate"], airflow, log)
-    try:
-        yield settings, airflow, inbox, log
-    finally:
-        Simulation(settings).stop_api()
-        EmbeddedWarehouse(settings.home, settings.warehouse_port).stop()
-        smtp.stop()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with e2e_stack(tmp_path_factory.mktemp("e2e-failure-home"), {"O2C_DATA_TEAM_EMAIL": DATA_TEAM}) as built:
+        yield built
 
 
 def test_a_failed_build_emails_the_data_team_and_publishes_nothing(stack) -> None:
-    settings, airflow, inbox, log = stack
+    settings, airflow, inbox, log = stack.settings, stack.airflow, stack.inbox, stack.log
     sim = Simulation(settings)
     cfg = sim.init(**SMALL_SCENARIO)
     night = cfg.end - timedelta(days=1)
@@ -110,11 +68,11 @@ def test_a_failed_build_emails_the_data_team_and_publishes_nothing(stack) -> Non
     assert tasks["dbt_build"] == "failed"
     assert tasks["run_checks"] == tasks["send_alerts"] == "upstream_failed"
 
-    assert len(inbox.messages) == 1, [m["Subject"] for _, m in inbox.messages]
-    recipients, message = inbox.messages[0]
-    assert recipients == [DATA_TEAM]
-    assert message["Subject"] == f"[o2c] o2c_nightly failed: dbt_build, as of {night} (run {run_id})"
-    body = message.get_body(("plain",)).get_content()
+    assert len(inbox.messages) == 1, [m.subject for m in inbox.messages]
+    mail = inbox.messages[0]
+    assert mail.to == [DATA_TEAM]
+    assert mail.subject == f"[o2c] o2c_nightly failed: dbt_build, as of {night} (run {run_id})"
+    body = mail.body
     for expected in (
         "DAG:         o2c_nightly",
         f"Run:         {run_id}",
