@@ -20,7 +20,6 @@ date and figure below is worked out by hand from SAP's rules, not from the SQL.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,14 +27,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from o2c import pipeline
 from o2c.business_calendar import cutoff_for
-from o2c.transform.build import run_dbt
-from o2c.transform.publish import exclusive_build, marts_of_run, prepare_shadows, publish
-from o2c.warehouse.db import ensure_database, warehouse_url, with_database
-from tests.integration.test_exact_history import Erp, customer_item, vbap
+from tests.integration.sap_source import (
+    Erp,
+    build_and_publish_night,
+    customer_item,
+    source_and_warehouse,
+    vbap,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -241,16 +242,7 @@ def order_rows(erp: Erp) -> None:
 @pytest.fixture(scope="module")
 def warehouse(o2c_home):
     """The hand-made ERP landed and the marts built and published as of ``AS_OF``; settings pointing at them."""
-    server = warehouse_url(o2c_home)
-    erp_url = with_database(server, "erp_defect_regressions")
-    wh_url = with_database(server, "wh_defect_regressions")
-    for url in (erp_url, wh_url):
-        ensure_database(url)
-    with psycopg.connect(wh_url, autocommit=True) as conn:
-        for schema in ("raw_erp", "ops", "staging", "intermediate", "marts", "marts_next"):
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
-    settings = dataclasses.replace(o2c_home, warehouse_url=wh_url, erp_url=erp_url)
-    erp = Erp(erp_url)
+    erp, settings = source_and_warehouse(o2c_home, "defect_regressions")
     erp.put(
         "KNA1",
         {"KUNNR": CUSTOMER, "NAME1": "Test Trading", "NAME2": "测试贸易", "LAND1": "CN", "ERDAT": "20250101"},
@@ -270,10 +262,7 @@ def warehouse(o2c_home):
     order_rows(erp)
 
     pipeline.extract_erp(*pipeline.interval_for(AS_OF), settings)
-    with exclusive_build(wh_url) as conn:
-        prepare_shadows(conn)
-        result = run_dbt(["run", "--select", *MARTS.split()], AS_OF, wh_url, settings)
-        publish(conn, marts_of_run(result), AS_OF)
+    build_and_publish_night(settings, AS_OF, ["run", "--select", *MARTS.split()])
     return settings
 
 

@@ -13,31 +13,23 @@ date's cutoff (``Ledger``), never from dbt models:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from o2c import pipeline
 from o2c.business_calendar import cutoff_for
-from o2c.transform.build import DbtError, run_dbt
-from o2c.transform.publish import exclusive_build, marts_of_run, prepare_shadows, publish
-from o2c.warehouse.db import ensure_database, warehouse_url, with_database
-from tests.integration.test_exact_history import Erp
+from o2c.transform.build import DbtError
+from tests.integration.sap_source import Erp, before_cutoff, build_and_publish_night, source_and_warehouse
 
 pytestmark = pytest.mark.integration
 
 NIGHTS = [date(2026, 3, 2) + timedelta(days=n) for n in range(6)]
 N1, N2, N3, N4, N5, N6 = NIGHTS
 SELECT = ["+fct_receivables_daily", "+int_customer_items"]
-
-
-def moment(night: date, minutes_before_cutoff: int) -> datetime:
-    return cutoff_for(night) - timedelta(minutes=minutes_before_cutoff)
 
 
 def sap(day: date) -> str:
@@ -130,22 +122,12 @@ class Ledger:
 @pytest.fixture
 def ledger(o2c_home, request):
     """A fresh ERP source and warehouse database pair for one test (settings point at them)."""
-    server = warehouse_url(o2c_home)
-    name = request.node.name.replace("test_", "")[:30]
-    erp_url = with_database(server, f"erp_rh_{name}")
-    wh_url = with_database(server, f"wh_rh_{name}")
-    for url in (erp_url, wh_url):
-        ensure_database(url)
-    with psycopg.connect(wh_url, autocommit=True) as conn:
-        for schema in ("raw_erp", "ops", "staging", "intermediate", "marts", "marts_next"):
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
-    settings = dataclasses.replace(o2c_home, warehouse_url=wh_url, erp_url=erp_url)
-    erp = Erp(erp_url)
+    erp, settings = source_and_warehouse(o2c_home, "rh_" + request.node.name.replace("test_", "")[:30])
     # a type-M USD -> CNY rate, so that every item converts (GDATU 79739798 = 99999999 - 20260201)
     erp.put(
         "TCURR",
         {"KURST": "M", "FCURR": "USD", "TCURR": "CNY", "GDATU": "79739798", "UKURS": Decimal("7.2")},
-        moment(N1, 600),
+        before_cutoff(N1, 600),
     )
     return Ledger(erp), settings
 
@@ -161,16 +143,7 @@ def night(
     args = ["build", "--select", *SELECT, "--indirect-selection", "cautious"]
     if full_refresh:
         args.append("--full-refresh")
-    with exclusive_build(settings.warehouse_url) as conn:
-        prepare_shadows(conn)
-        result = run_dbt(
-            args,
-            as_of,
-            settings.warehouse_url,
-            settings,
-            {"o2c_fail_publish_gate": True} if fail_tests else None,
-        )
-        publish(conn, marts_of_run(result), as_of)
+    build_and_publish_night(settings, as_of, args, {"o2c_fail_publish_gate": True} if fail_tests else None)
 
 
 def snapshots(settings) -> dict[date, dict[str, Decimal]]:
@@ -217,16 +190,16 @@ def test_a_clearing_reset_and_a_backdated_posting_do_not_rewrite_history(ledger)
     posting date of night 2. The old model rebuilt the last 4 dates from the as-of state: night 3 showed A
     open on night 2 and night 4 showed C open on night 2."""
     book, settings = ledger
-    book.post("1400000001", N1, "1000.00", moment(N1, 400))
-    book.post("1400000002", N1, "250.00", moment(N1, 390))
+    book.post("1400000001", N1, "1000.00", before_cutoff(N1, 400))
+    book.post("1400000002", N1, "250.00", before_cutoff(N1, 390))
     night(settings, N1)
-    book.clear("1400000001", N2, moment(N2, 300))
+    book.clear("1400000001", N2, before_cutoff(N2, 300))
     night(settings, N2)
-    book.reset("1400000001", moment(N3, 300))
+    book.reset("1400000001", before_cutoff(N3, 300))
     night(settings, N3)
-    book.post("1400000003", N2, "75.50", moment(N4, 200))
+    book.post("1400000003", N2, "75.50", before_cutoff(N4, 200))
     night(settings, N4)
-    book.clear("1400000001", N5, moment(N5, 300))
+    book.clear("1400000001", N5, before_cutoff(N5, 300))
     night(settings, N5)
     truth = expected(book, N1, N5)
     assert {d: set(items) for d, items in truth.items()} == {
@@ -254,11 +227,11 @@ def test_missed_nights_are_built(ledger) -> None:
     """(b) Nights 2-5 never ran (catchup off): night 6 builds every date since night 1. The old model
     rebuilt only the last 4 dates, so night 2 never existed."""
     book, settings = ledger
-    book.post("1400000001", N1, "1000.00", moment(N1, 400))
-    book.post("1400000002", N1, "250.00", moment(N1, 390))
+    book.post("1400000001", N1, "1000.00", before_cutoff(N1, 400))
+    book.post("1400000002", N1, "250.00", before_cutoff(N1, 390))
     night(settings, N1)
-    book.post("1400000003", N3, "500.00", moment(N3, 100))
-    book.clear("1400000001", N4, moment(N4, 300))
+    book.post("1400000003", N3, "500.00", before_cutoff(N3, 100))
+    book.clear("1400000001", N4, before_cutoff(N4, 300))
     night(settings, N6)
     truth = expected(book, N1, N6)
     assert item_id("1400000001") in truth[N3] and item_id("1400000001") not in truth[N4], "the scenario"
@@ -270,13 +243,13 @@ def test_a_late_commit_rebuilds_the_night_it_belongs_to(ledger) -> None:
     """(c) B is cleared 10 minutes before night 2's cutoff in a transaction committed after night 2's
     extract; night 3 lands it and rebuilds night 2 (re-runs include late commits), not night 1."""
     book, settings = ledger
-    book.post("1400000001", N1, "1000.00", moment(N1, 400))
-    book.post("1400000002", N1, "250.00", moment(N1, 390))
+    book.post("1400000001", N1, "1000.00", before_cutoff(N1, 400))
+    book.post("1400000002", N1, "250.00", before_cutoff(N1, 390))
     night(settings, N1)
     night(settings, N2)
     assert set(snapshots(settings)[N2]) == {item_id("1400000001"), item_id("1400000002")}
-    book.clear("1400000002", N2, moment(N2, 10))  # committed now, after night 2's run
-    book.post("1400000003", N3, "40.00", moment(N3, 200))
+    book.clear("1400000002", N2, before_cutoff(N2, 10))  # committed now, after night 2's run
+    book.post("1400000003", N3, "40.00", before_cutoff(N3, 200))
     night(settings, N3)
     truth = expected(book, N1, N3)
     assert set(truth[N2]) == {item_id("1400000001")}, "the scenario"
@@ -289,11 +262,11 @@ def test_a_date_left_without_open_items_is_replaced_whole(ledger) -> None:
     2 and 3 have no rows. The old model's delete+insert on (date, item) deleted only keys that came back,
     so night 2 kept the item."""
     book, settings = ledger
-    book.post("1400000001", N1, "1000.00", moment(N1, 400))
+    book.post("1400000001", N1, "1000.00", before_cutoff(N1, 400))
     night(settings, N1)
     night(settings, N2)
     assert snapshots(settings)[N2] == {item_id("1400000001"): Decimal("1000.00")}
-    book.clear("1400000001", N2, moment(N2, 10))
+    book.clear("1400000001", N2, before_cutoff(N2, 10))
     night(settings, N3)
     truth = expected(book, N1, N3)
     assert truth == {N1: {item_id("1400000001"): Decimal("1000.00")}, N2: {}, N3: {}}, "the scenario"
@@ -310,9 +283,9 @@ def test_a_build_that_was_not_published_is_redone(ledger) -> None:
     the published rows (write-audit-publish restores them). The bookkeeping of the failed build no longer
     matches the table, so night 2's re-run builds it again."""
     book, settings = ledger
-    book.post("1400000001", N1, "1000.00", moment(N1, 400))
+    book.post("1400000001", N1, "1000.00", before_cutoff(N1, 400))
     night(settings, N1)
-    book.post("1400000002", N2, "250.00", moment(N2, 300))
+    book.post("1400000002", N2, "250.00", before_cutoff(N2, 300))
     with pytest.raises(DbtError):
         night(settings, N2, fail_tests=True)
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:

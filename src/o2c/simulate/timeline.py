@@ -29,6 +29,38 @@ def key_widths(table: str) -> list[int]:
     return [int(kinds[field].split("(")[1].split(")")[0].split(",")[0]) for field in KEYS[table]]
 
 
+def deletion_header(objectclass: str, objectid: str, changenr: str, when: datetime, tcode: str) -> Row:
+    """The CDHDR row of a change document written at ``when`` (UDATE/UTIME in the SAP system's zone)."""
+    local = when.astimezone(BUSINESS_TZ)
+    return {
+        "OBJECTCLAS": objectclass,
+        "OBJECTID": objectid,
+        "CHANGENR": changenr,
+        "USERNAME": "SD_CLERK",
+        "UDATE": local.strftime("%Y%m%d"),
+        "UTIME": local.strftime("%H%M%S"),
+        "TCODE": tcode,
+        "CHANGE_IND": "U",
+    }
+
+
+def deletion_item(objectclass: str, changenr: str, table: str, key: tuple[str, ...]) -> Row:
+    """The CDPOS row SAP writes when a row of ``table`` is deleted: FNAME ``KEY``, CHNGIND ``D``, TABKEY the
+    client and the key fields at full width."""
+    tabkey = "100" + "".join(value.ljust(width) for value, width in zip(key, key_widths(table), strict=True))
+    return {
+        "OBJECTCLAS": objectclass,
+        "OBJECTID": key[0],
+        "CHANGENR": changenr,
+        "TABNAME": table,
+        "TABKEY": tabkey,
+        "FNAME": "KEY",
+        "CHNGIND": "D",
+        "VALUE_NEW": "",
+        "VALUE_OLD": "",
+    }
+
+
 class Timeline:
     """State every builder mixin shares; attributes set by one stage are declared here for the others."""
 
@@ -77,7 +109,6 @@ class Timeline:
 
     def _change_document(self, table: str, key: tuple[str, ...], when: datetime) -> None:
         objectclass, tcode = CHANGE_DOCUMENT_OBJECTS[table]
-        local = when.astimezone(BUSINESS_TZ)
         header_key = (objectclass, key[0], when)
         changenr = self.change_numbers.get(header_key)
         if changenr is None:
@@ -87,36 +118,10 @@ class Timeline:
                 "CDHDR",
                 (objectclass, key[0], changenr),
                 when,
-                {
-                    "OBJECTCLAS": objectclass,
-                    "OBJECTID": key[0],
-                    "CHANGENR": changenr,
-                    "USERNAME": "SD_CLERK",
-                    "UDATE": local.strftime("%Y%m%d"),
-                    "UTIME": local.strftime("%H%M%S"),
-                    "TCODE": tcode,
-                    "CHANGE_IND": "U",
-                },
+                deletion_header(objectclass, key[0], changenr, when, tcode),
             )
-        tabkey = "100" + "".join(
-            value.ljust(width) for value, width in zip(key, key_widths(table), strict=True)
-        )
-        self.put(
-            "CDPOS",
-            (objectclass, key[0], changenr, table, tabkey, "KEY", "D"),
-            when,
-            {
-                "OBJECTCLAS": objectclass,
-                "OBJECTID": key[0],
-                "CHANGENR": changenr,
-                "TABNAME": table,
-                "TABKEY": tabkey,
-                "FNAME": "KEY",
-                "CHNGIND": "D",
-                "VALUE_NEW": "",
-                "VALUE_OLD": "",
-            },
-        )
+        item = deletion_item(objectclass, changenr, table, key)
+        self.put("CDPOS", (objectclass, key[0], changenr, table, item["TABKEY"], "KEY", "D"), when, item)
 
     def latest(self, table: str, key: tuple[str, ...]) -> Row:
         """The most recently written version of a row (which must exist)."""
