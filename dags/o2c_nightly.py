@@ -13,6 +13,8 @@ Runs at 02:00 Asia/Shanghai for the business day that just closed (data interval
    already landed, booked by its as-of date.
 4. **dbt_build** — staging → marts for the as-of date, built and tested in `marts_next`, then published to
    `marts` in one transaction; a failing test publishes nothing (BI users keep the last good marts).
+   Source rows that break a staging type contract are left out, listed in `ops.type_contract_rejects`
+   and reported (task result, log, data team's outbox/e-mail); they do not fail the build.
 5. **run_checks** — the abnormal-order rules (Great Expectations) → `marts.fct_order_exceptions`.
 6. **send_alerts** — one EN/ZH digest per owning sales rep (outbox + SMTP), never twice.
 

@@ -35,7 +35,9 @@
     - the first version of a key, if landed by the entity's first load (_is_initial), stands from -infinity
       (the erp_latest fallback; callers keep what existed by business dates);
     - BSID and BSAD versions of one key interleave (clearing, reset, re-clearing): where both are alive, the
-      one changed last wins, BSAD on a tie (the BSID -> BSAD move is one transaction).
+      one changed last wins, BSAD on a tie (the BSID -> BSAD move is one transaction);
+    - a version breaking a type contract (macros/type_contracts.sql) is left out, as in erp_latest: the
+      previous valid version stays valid until the next valid one.
     `in_play`: optional name of a relation (bukrs, belnr, gjahr, buzei) the raw versions are restricted to,
     so a caller reads only the keys it needs (raw_erp.bsid/bsad are indexed on their keys). -#}
 {% macro customer_item_states(in_play=none) -%}
@@ -58,7 +60,8 @@ with
             _loaded_at as loaded_at
         from {{ source('erp', table) }} as versions
         where
-            not {{ void_reconciliation_tombstone('versions', source('erp', table), ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
+            {{ keeps_type_contracts(table, 'versions') }}
+            and not {{ void_reconciliation_tombstone('versions', source('erp', table), ['bukrs', 'belnr', 'gjahr', 'buzei']) }}
             {%- if in_play %}
             and (bukrs, belnr, gjahr, buzei) in (select bukrs, belnr, gjahr, buzei from {{ in_play }})
             {%- endif %}
@@ -197,7 +200,7 @@ select * from states
 {#- Raw tables whose new versions can change a snapshot, with the first snapshot date a version affects:
     customer items (the business date of the change; an initial version stands for dates from its posting
     date), type-M rates (their valid-from date) and the customers' owner (the business date of the change;
-    an initial version: every date). -#}
+    an initial version: every date). A customer-item version breaking a type contract changes nothing. -#}
 {% macro receivables_changes(since) -%}
     {%- for table in ['bsid', 'bsad'] %}
     select
@@ -209,8 +212,8 @@ select * from states
                     then least({{ sap_date('budat') }}{% if table == 'bsad' %}, {{ sap_date('augdt') }}{% endif %})
             end
         ) as affected_date
-    from {{ source('erp', table) }}
-    where _loaded_at > {{ since }}
+    from {{ source('erp', table) }} as versions
+    where versions._loaded_at > {{ since }} and {{ keeps_type_contracts(table, 'versions') }}
     union all
     {%- endfor %}
     select
@@ -290,7 +293,7 @@ first_posting as (
         {%- for table in ['bsid', 'bsad'] %}
         select min(budat) as budat
         from {{ source('erp', table) }}
-        where budat > '00000000' and budat ~ '^[0-9]{8}$'
+        where budat > '00000000' and {{ type_contract_check('sap_date', 'budat') }}
         {%- if not loop.last %}
         union all
         {%- endif %}

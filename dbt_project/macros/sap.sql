@@ -13,14 +13,28 @@
     that earliest version; models then keep what exists by the as-of date using business dates. A row
     first seen by an incremental load did not exist before its change time. With `reconciled`, a
     key-reconciliation tombstone disproved by a later-landed older version is ignored (customer items;
-    see void_reconciliation_tombstone). -#}
-{% macro erp_latest(table, keys, reconciled=false) -%}
+    see void_reconciliation_tombstone).
+    A version that breaks a type contract of the table (macros/type_contracts.sql) is not selected: the key
+    keeps its previous valid version, and a key with none is absent (type_contract_rejects records it).
+    `keys` default to the table's declared keys (_erp__sources.yml) and must match them when both are set. -#}
+{% macro erp_latest(table, keys=none, reconciled=false) -%}
+    {%- set declared = type_contracts(table)['keys'] -%}
+    {%- if keys is none -%}
+        {%- set keys = declared -%}
+    {%- elif declared and (keys | list) != (declared | list) -%}
+        {{ exceptions.raise_compiler_error(
+            "erp_latest('" ~ table ~ "'): keys " ~ keys ~ " differ from those declared in _erp__sources.yml: "
+            ~ declared
+        ) }}
+    {%- endif -%}
     select * from (
         select distinct on ({{ keys | join(', ') }}) *
         from {{ source('erp', table) }} as versions
-        {%- if reconciled %}
-        where not {{ void_reconciliation_tombstone('versions', source('erp', table), keys) }}
-        {%- endif %}
+        where
+            {{ keeps_type_contracts(table, 'versions') }}
+            {%- if reconciled %}
+            and not {{ void_reconciliation_tombstone('versions', source('erp', table), keys) }}
+            {%- endif %}
         order by
             {{ keys | join(', ') }},
             cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} desc,
@@ -73,11 +87,21 @@
 
 {#- SAP inverted date (TCURR-GDATU, ABAP "CONVERT DATE ... INTO INVERTED-DATE") to date: the nine's complement
     99999999 - YYYYMMDD as 8 characters, so that the newest date sorts first ('79739398' is 2026-06-01).
-    Blanks, non-numeric values and '99999999' (an inverted 00000000) are null. -#}
+    Blanks, non-numeric values, '99999999' (an inverted 00000000) and values whose date is no calendar date
+    are null (such values break GDATU's type contract: staging never sees them; the guard also keeps a
+    filter on the key, which PostgreSQL may evaluate before the contract, from failing). -#}
 {% macro sap_inverted_date(column) -%}
     case
-        when trim({{ column }}) ~ '^[0-9]{8}$' and trim({{ column }}) <> '99999999'
+        when {{ sap_inverted_date_is_valid(column) }}
             then to_date(lpad(cast(99999999 - cast(trim({{ column }}) as integer) as text), 8, '0'), 'YYYYMMDD')
+    end
+{%- endmacro %}
+
+{#- SAP month YYYYMM (e.g. ZMM_PRICE_BENCH-SPMON) to the date of its first day; anything else is null (it
+    breaks the sap_month type contract; the guard keeps a filter on the key from failing, as above). -#}
+{% macro sap_month(column) -%}
+    case
+        when {{ sap_month_is_valid(column) }} then to_date({{ column }} || '01', 'YYYYMMDD')
     end
 {%- endmacro %}
 

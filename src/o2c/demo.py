@@ -125,6 +125,9 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
         bank: dict[str, int] = dict(
             conn.execute("select status, count(*) from ops.bank_files group by status").fetchall()
         )
+        rejects = 0
+        if conn.execute("select to_regclass('ops.type_contract_rejects')").fetchone()[0]:  # type: ignore[index]
+            rejects = conn.execute("select count(*) from ops.type_contract_rejects").fetchone()[0]  # type: ignore[index]
         flagged = flagged_exceptions(conn, as_of)
     rules = load_rules(settings.expectations_dir)
     scores = score(expected_cases(settings.sim_dir / "ground_truth", as_of, rules), flagged)
@@ -137,6 +140,7 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
         "per_rule": per_rule,
         "alerts": alerts,
         "bank": bank,
+        "type_contract_rejects": rejects,
         "scores": scores,
         "staging_vs_erp": diffs,
     }
@@ -160,6 +164,10 @@ def print_summary(settings: Settings, as_of: date, elapsed: float, mailbox: Path
         f"{recipients} recipients"
     )
     print(f"bank files: {s['bank'].get('loaded', 0)} loaded, {s['bank'].get('quarantined', 0)} quarantined")
+    print(
+        f"ERP row versions rejected by staging type contracts: {s['type_contract_rejects']}"
+        " (ops.type_contract_rejects)"
+    )
     diffs = s["staging_vs_erp"]
     bad = [d for d in diffs if not d.ok]
     print(

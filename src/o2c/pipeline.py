@@ -117,13 +117,21 @@ def ingest_bank_inbox(
 def build_marts(as_of: date, settings: Settings | None = None) -> dict[str, Any]:
     """Build and test the marts in their shadow schema, then publish them (write-audit-publish).
 
+    Then, whether the build succeeded or not, report the ERP rows it rejected for breaking a staging type
+    contract and no run reported before (``type_contract_rejects``: a warning in the log, the data team's
+    outbox and e-mail; see ``o2c.transform.rejects``). Rejected rows do not fail the build.
+
     Raises when a model or a test fails (``DbtError``) or the publish does (``PublishError``): BI users then
     keep the last published marts, and the failed task alerts the data team.
     """
     from o2c.transform.publish import build_and_publish
+    from o2c.transform.rejects import report_rejects
 
     url, s = _resolve(settings)
-    result, published = build_and_publish(as_of, url, s)
+    try:
+        result, published = build_and_publish(as_of, url, s)
+    finally:
+        rejects = report_rejects(url, as_of, s)
     statuses: dict[str, int] = {}
     for r in result.results:
         statuses[str(r.get("status"))] = statuses.get(str(r.get("status")), 0) + 1
@@ -133,6 +141,7 @@ def build_marts(as_of: date, settings: Settings | None = None) -> dict[str, Any]
         "elapsed_s": round(result.elapsed_s, 1),
         **statuses,
         "published": bool(published.published),
+        "type_contract_rejects": rejects.summary(),
     }
 
 

@@ -1,4 +1,5 @@
-"""Tell the data team when a pipeline task fails: one e-mail per failed task try, and never raise.
+"""Tell the data team when a pipeline task fails (one e-mail per failed task try, and never raise), and
+which ERP rows a build rejected for breaking a staging type contract (:func:`notify_rejects`).
 
 ``o2c_nightly`` calls :func:`alert_task_failure` as the ``on_failure_callback`` of every task (Airflow runs it
 once a task has failed for good, after its retries). The message names the DAG, the run, the task and its
@@ -11,6 +12,12 @@ key is not sent again.
 
 A failure to alert must not hide the failure being alerted: each step (warehouse lookups, outbox, SMTP,
 log) is attempted on its own, problems are logged, and nothing is raised to Airflow.
+
+Rejected rows (``o2c.transform.rejects``) are not a failure: the build succeeds without them. The rows a
+build found are listed in one message per report, written to ``<outbox>/data-team/<as-of>/
+type-contract-rejects__<time>.eml`` (in the transaction that marks them reported) and then sent like the
+failure alerts; a failed send is logged and not retried (the outbox copy and ops.type_contract_rejects
+remain).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -33,6 +40,9 @@ from o2c.alerts.outbox import safe_file_stem, write_atomically
 from o2c.alerts.smtp import AlertSendError, SmtpConfig, send_message
 from o2c.business_calendar import as_of_for
 from o2c.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from o2c.transform.rejects import RejectGroup
 
 log = logging.getLogger(__name__)
 
@@ -285,3 +295,85 @@ def _log_alert(url: str, failure: TaskFailure, outcome: AlertOutcome) -> None:
 
 def _cut(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "\n… (cut; see the logs)"
+
+
+# ── rows rejected by type contracts ───────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message written to the data team's outbox, to be sent to ``recipients``."""
+
+    path: Path
+    message: EmailMessage
+    recipients: tuple[str, ...]
+
+
+def build_rejects_message(
+    as_of: date, groups: tuple[RejectGroup, ...], *, sender: str, recipients: list[str], sent_at: datetime
+) -> EmailMessage:
+    """A plain-text message listing the rejected rows by table and column (``recipients`` may be empty)."""
+    total = sum(g.count for g in groups)
+    versions = "1 ERP row version that breaks" if total == 1 else f"{total} ERP row versions that break"
+    lines = [
+        f"The o2c build for as-of {as_of} found {versions} a staging type contract.",
+        "They are not in staging: each key keeps its previous valid version, or is absent if it has none.",
+        "The build went on without them. Correct the values in the ERP: the next load picks the change up.",
+        "",
+        "By table and column:",
+        *(f"  {g.column:<24} {g.count:>8}" for g in groups),
+    ]
+    for group in groups:
+        shown = f" (first {len(group.examples)})" if len(group.examples) < group.count else ""
+        lines += ["", f"{group.column}{shown}:", *(f"  - {example}" for example in group.examples)]
+    lines += [
+        "",
+        "All of them: select * from ops.type_contract_rejects where reported_at is not null order by detected_at desc;",
+        "Contracts: dbt_project/models/staging/erp/_erp__sources.yml (DECISIONLOG, Extraction and landing).",
+    ]
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = (
+        f"[o2c] {total} ERP {'row' if total == 1 else 'rows'} rejected by type contracts, as of {as_of}"
+    )
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
+    msg["Date"] = format_datetime(sent_at)
+    msg["Message-ID"] = make_msgid("o2c-type-contract-rejects")
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content("\n".join(lines) + "\n", charset="utf-8")
+    return msg
+
+
+def write_rejects_to_outbox(
+    as_of: date, groups: tuple[RejectGroup, ...], settings: Settings, *, now: datetime | None = None
+) -> OutboxMessage:
+    """Write the rejects' message to ``<outbox>/data-team/<as-of>/type-contract-rejects__<time>.eml``.
+
+    Raises ``OSError`` when it cannot be written (the caller then leaves the rejects unreported).
+    """
+    sent_at = now or datetime.now(UTC)
+    recipients = [address for _, address in getaddresses([settings.data_team_email or ""]) if address]
+    message = build_rejects_message(
+        as_of, groups, sender=settings.smtp_sender, recipients=recipients, sent_at=sent_at
+    )
+    stem = safe_file_stem(f"type-contract-rejects__{sent_at:%Y%m%dT%H%M%S%fZ}")
+    path = Path(settings.outbox_dir) / "data-team" / as_of.isoformat() / f"{stem}.eml"
+    write_atomically(path, message.as_bytes(policy=policy.SMTP))
+    return OutboxMessage(path, message, tuple(recipients))
+
+
+def notify_rejects(outbox: OutboxMessage, settings: Settings) -> str:
+    """Send the rejects' message written to the outbox: 'sent', 'outbox_only' (no address or SMTP host) or
+    'failed' (logged; not retried). Never raises."""
+    if not outbox.recipients or not settings.smtp_host:
+        log.warning(
+            "O2C_DATA_TEAM_EMAIL or O2C_SMTP_HOST is not set: the rejected rows are in %s only", outbox.path
+        )
+        return "outbox_only"
+    try:
+        config = SmtpConfig.from_settings(settings, timeout=15.0, max_attempts=3, backoff_seconds=2.0)
+        send_message(outbox.message, config)
+    except (AlertSendError, ValueError) as exc:
+        log.error("could not e-mail the data team the rejected rows (%s): %s", outbox.path, exc)
+        return "failed"
+    return "sent"

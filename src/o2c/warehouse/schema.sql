@@ -1,5 +1,6 @@
 -- Landing zone and operations schema of the o2c warehouse. Idempotent: run at every start-up.
--- dbt owns staging, intermediate and marts; this file owns raw_* and ops.
+-- dbt owns staging, intermediate, marts and ops.type_contract_rejects (with its __checked_batches);
+-- this file owns raw_* and the rest of ops.
 
 create schema if not exists raw_erp;
 create schema if not exists raw_logistics;

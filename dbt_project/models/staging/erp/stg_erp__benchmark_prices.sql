@@ -7,7 +7,7 @@ prices as (
 final as (
     select
         matnr as product_id,
-        to_date(spmon || '01', 'YYYYMMDD') as price_month,
+        {{ sap_month('spmon') }} as price_month,
         cast(kbetr as numeric) as benchmark_price,
         waers as currency_code,
         kmein as price_uom
