@@ -7,7 +7,7 @@ points (``pipeline.extract_erp``, dbt), and checks raw versions and staging as o
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import psycopg
@@ -15,6 +15,8 @@ import pytest
 from psycopg import sql
 
 from o2c import pipeline
+from o2c.sources.logistics.extract import extract_shipments
+from o2c.warehouse.bootstrap import ensure_schema
 from tests.integration.sap_source import before_cutoff, customer_item, source_and_warehouse, vbap
 
 pytestmark = pytest.mark.integration
@@ -174,3 +176,53 @@ def vbap_without_netwr(vbeln: str) -> dict[str, object]:
     row = vbap(vbeln, "10")
     del row["NETWR"]
     return row
+
+
+class Forwarder:
+    """The forwarder's API as the extract reads it (an outside system: its HTTP client is tested on its own
+    in tests/unit/test_logistics_client.py)."""
+
+    base_url = "forwarder:test"
+    retries = 0
+
+    def __init__(self, records: list[dict[str, object]]) -> None:
+        self.records = records
+
+    def shipments(self, updated_after: datetime | None) -> list[dict[str, object]]:
+        return self.records
+
+
+def shipment(shipment_id: str, booked: datetime) -> dict[str, object]:
+    """A shipment just booked: no events, no containers yet."""
+    return {
+        "shipment_id": shipment_id,
+        "created_at": booked.isoformat(),
+        "updated_at": booked.isoformat(),
+        "order_id": "10000001",
+        "order_item": "000010",
+        "mode": "SEA",
+        "status": "BOOKED",
+        "etd_planned": "2026-03-20",
+        "eta_planned": "2026-04-10",
+        "events": [],
+        "containers": [],
+        "plan_revisions": [],
+    }
+
+
+def test_a_shipment_without_events_is_in_staging_from_its_booking(history) -> None:
+    """Defect 9: a shipment booked but not yet moved (no events) is kept, as of its booking."""
+    _, settings = history
+    booked_night1 = before_cutoff(NIGHT1, 120)
+    booked_night2 = before_cutoff(NIGHT2, 120)
+    forwarder = Forwarder([shipment("SHP-1", booked_night1), shipment("SHP-2", booked_night2)])
+    with psycopg.connect(settings.warehouse_url) as conn:
+        ensure_schema(conn)  # what the pipeline's entry points do before landing
+
+    extract_shipments(settings.warehouse_url, *pipeline.interval_for(NIGHT2), settings, forwarder)  # type: ignore[arg-type]
+
+    night1 = staging(settings, NIGHT1, "stg_logistics__shipments", "shipment_id")
+    night2 = staging(settings, NIGHT2, "stg_logistics__shipments", "shipment_id")
+    assert set(night1) == {"SHP-1"}, "booked by night 1's cutoff, without events"
+    assert night1["SHP-1"]["event_count"] == 0
+    assert set(night2) == {"SHP-1", "SHP-2"}

@@ -49,10 +49,10 @@ final as (
         cast(null as timestamptz) as reported_at
     from rejects
     {%- if is_incremental() %}
-    where not exists (
-        select 1 from {{ this }} as known
-        where known.version_id = rejects.version_id and known.column_name = rejects.column_name
-    )
+        where not exists (
+                select 1 from {{ this }} as known
+                where known.version_id = rejects.version_id and known.column_name = rejects.column_name
+            )
     {%- endif %}
 )
 
