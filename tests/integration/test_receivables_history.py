@@ -23,7 +23,13 @@ import pytest
 from o2c import pipeline
 from o2c.business_calendar import cutoff_for
 from o2c.transform.build import DbtError
-from tests.integration.sap_source import Erp, before_cutoff, build_and_publish_night, source_and_warehouse
+from tests.integration.sap_source import (
+    Erp,
+    before_cutoff,
+    build_and_publish_night,
+    customer_item,
+    source_and_warehouse,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -54,22 +60,11 @@ class Ledger:
 
     def post(self, belnr: str, posted: date, amount: str, when: datetime) -> None:
         row = {
-            "BUKRS": "1000",
-            "KUNNR": "0000100001",
-            "GJAHR": "2026",
-            "BELNR": belnr,
-            "BUZEI": "001",
+            **customer_item(belnr),
             "BUDAT": sap(posted),
             "BLDAT": sap(posted),
             "ZFBDT": sap(posted),
-            "ZBD1T": 30,
-            "ZBD2T": 0,
-            "ZBD3T": 0,
-            "REBZG": "",
-            "ZTERM": "Z030",
-            "SHKZG": "S",
             "WRBTR": Decimal(amount),
-            "WAERS": "USD",
             "XBLNR": "9" + belnr[3:],
             "VBELN": "9" + belnr[3:],
         }

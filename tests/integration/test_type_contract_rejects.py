@@ -29,7 +29,7 @@ from o2c.simulate.erp import ERP_SCHEMA
 from o2c.sources.logistics.extract import SHIPMENTS
 from o2c.transform.build import dbt_env, dbt_executable, dbt_vars, run_dbt
 from o2c.warehouse.db import warehouse_url
-from tests.integration.sap_source import before_cutoff, source_and_warehouse
+from tests.integration.sap_source import before_cutoff, source_and_warehouse, vbap
 
 pytestmark = pytest.mark.integration
 
@@ -57,26 +57,8 @@ def order(vbeln: str, customer: str = GOOD_CUSTOMER) -> dict[str, object]:
 
 
 def item(vbeln: str, kwmeng: str = "100", erdat: str = "20260301") -> dict[str, object]:
-    return {
-        "VBELN": vbeln,
-        "POSNR": "000010",
-        "MATNR": "CHEM-0001",
-        "KWMENG": kwmeng,
-        "ZMENG": Decimal(0),
-        "VRKME": "TO",
-        "NETPR": Decimal("100.00"),
-        "KPEIN": 1,
-        "NETWR": Decimal("1000.00"),
-        "WAERK": "USD",
-        "WERKS": "CN01",
-        "UEBTO": Decimal("5.0"),
-        "UNTTO": Decimal("5.0"),
-        "VGBEL": "",
-        "VGPOS": "000000",
-        "ABGRU": "",
-        "LFSTA": "A",
-        "ERDAT": erdat,
-    }
+    """An order item whose KWMENG and ERDAT are given as text, as a text-based replication delivers them."""
+    return {**vbap(vbeln, "10"), "KWMENG": kwmeng, "NETWR": Decimal("1000.00"), "LFSTA": "A", "ERDAT": erdat}
 
 
 def customer(kunnr: str, erdat: str) -> dict[str, object]:
