@@ -15,7 +15,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 VENV := .venv
 O2C := $(VENV)/bin/o2c
 
-.PHONY: help install demo test lint typecheck unit integration e2e airflow stop bench clean
+.PHONY: help install demo test lint typecheck unit integration e2e airflow docs stop bench clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ airflow: install ## start Airflow 3 (standalone) on 127.0.0.1:8080; prints the g
 	@echo "Airflow UI: http://127.0.0.1:$${O2C_AIRFLOW_PORT:-8080}  user: admin  password: generated on first start," \
 	      "printed below then, and kept in $${O2C_HOME:-.o2c}/airflow/simple_auth_manager_passwords.json.generated"
 	$(O2C) airflow standalone
+
+docs: install ## generate the dbt docs of the marts and serve them on 127.0.0.1:$O2C_DOCS_PORT (8081)
+	$(O2C) warehouse start >/dev/null
+	$(O2C) docs --serve --port $${O2C_DOCS_PORT:-8081}
 
 stop: install ## stop the simulator's API and the embedded warehouse
 	$(O2C) stop

@@ -124,3 +124,86 @@
         {%- endif %}
     end)
 {%- endmacro %}
+
+{#- Every version of an ERP row over business dates, as known at the run's cutoff: a query with the raw
+    columns plus `change_date`, `valid_from_date` and `valid_to_date` (exclusive), one row per key and business
+    date on which a version changed it (the last version changed by that date's cutoff wins: business_date_of).
+    A tombstone ends the previous version (`_is_deleted` rows are returned so callers can end an interval
+    there). The key's first version, when landed by the entity's first load (_is_initial: o2c did not see it
+    change), stands from -infinity; as in erp_latest, such a version changed after the cutoff stands alone
+    when it is all the key has. Versions breaking a type contract are left out, as in erp_latest, and so are
+    key-reconciliation tombstones a later-landed older version disproves. -#}
+{% macro erp_history(table, keys=none) -%}
+    {%- set keys = keys if keys is not none else type_contracts(table)['keys'] -%}
+    {%- set by_key = keys | join(', ') -%}
+    select
+        *,
+        case
+            when _is_initial and row_number() over (partition by {{ by_key }} order by change_date) = 1
+                then cast('-infinity' as date)
+            else change_date
+        end as valid_from_date,
+        coalesce(
+            lead(change_date) over (partition by {{ by_key }} order by change_date),
+            cast('infinity' as date)
+        ) as valid_to_date
+    from (
+        select distinct on ({{ by_key }}, change_date) *
+        from (
+            select
+                *,
+                {{ business_date_of('cast(changed_at as timestamptz)') }} as change_date,
+                cast(changed_at as timestamptz) <= {{ as_of_cutoff() }} as is_known,
+                row_number() over (
+                    partition by {{ by_key }} order by cast(changed_at as timestamptz), _loaded_at desc
+                ) as version_number
+            from {{ source('erp', table) }} as versions
+            where
+                {{ keeps_type_contracts(table, 'versions') }}
+                and not {{ void_reconciliation_tombstone('versions', source('erp', table), keys) }}
+        ) as numbered_versions
+        where
+            is_known
+            or (
+                _is_initial and version_number = 1
+                and not exists (
+                    select 1 from {{ source('erp', table) }} as known_versions
+                    where
+                        {% for key in keys -%}
+                        known_versions.{{ key }} = numbered_versions.{{ key }} and
+                        {% endfor -%}
+                        cast(known_versions.changed_at as timestamptz) <= {{ as_of_cutoff() }}
+                )
+            )
+        order by {{ by_key }}, change_date, cast(changed_at as timestamptz) desc, _loaded_at desc
+    ) as daily_versions
+{%- endmacro %}
+
+{#- A customer's sales region from its country (var customer_regions; 'Other' when the country is not listed). -#}
+{% macro customer_region(country_code) -%}
+    case {{ country_code }}
+        {%- for country, region in var('customer_regions').items() %}
+        when '{{ country }}' then '{{ region }}'
+        {%- endfor %}
+        else 'Other'
+    end
+{%- endmacro %}
+
+{#- A billing type's category and sign (var billing_categories; unlisted types: 'invoice', +1). -#}
+{% macro billing_category(fkart) -%}
+    case {{ fkart }}
+        {%- for billing_type, spec in var('billing_categories').items() %}
+        when '{{ billing_type }}' then '{{ spec.category }}'
+        {%- endfor %}
+        else 'invoice'
+    end
+{%- endmacro %}
+
+{% macro billing_sign(fkart) -%}
+    case {{ fkart }}
+        {%- for billing_type, spec in var('billing_categories').items() %}
+        when '{{ billing_type }}' then {{ spec.sign }}
+        {%- endfor %}
+        else 1
+    end
+{%- endmacro %}

@@ -7,6 +7,8 @@ o2c run --date YYYY-MM-DD                every pipeline step for one business da
 o2c demo                                 the whole story on the embedded warehouse
 o2c airflow ARGS...                      Airflow with o2c's environment (metadata DB, DAG folder)
 o2c source accept-schema SOURCE ENTITY   after a schema-drift stop: record the table's new layout
+o2c bi grant|revoke|list [NAME]          read-only BI roles on the marts (URL printed once, RLS by region)
+o2c docs [--serve] [--port N]            the dbt docs site of the marts, served on 127.0.0.1
 o2c stop                                 stop the simulator's API and the embedded warehouse
 """
 
@@ -156,6 +158,54 @@ def cmd_source(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bi(args: argparse.Namespace) -> int:
+    """``o2c bi grant|revoke|list``: read-only BI roles on the marts (``o2c.bi.roles``)."""
+    from o2c.bi import roles
+    from o2c.warehouse.db import start_warehouse
+
+    url = start_warehouse(load_settings())
+    try:
+        if args.action == "grant":
+            if not args.name:
+                raise roles.BiAccessError("o2c bi grant NAME: the role's name is missing")
+            _print(roles.grant(url, args.name, args.region, rotate_password=args.rotate_password).as_json())
+        elif args.action == "revoke":
+            if not args.name:
+                raise roles.BiAccessError("o2c bi revoke NAME: the role's name is missing")
+            _print(roles.revoke(url, args.name))
+        else:
+            _print(
+                {
+                    "roles": [role.as_json() for role in roles.list_roles(url)],
+                    "region_filtered_marts": roles.region_filtered_marts(url),
+                }
+            )
+    except roles.BiAccessError as exc:
+        print(f"o2c bi {args.action}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """``o2c docs [--serve]``: the dbt docs site of the marts, served on 127.0.0.1 (``o2c.bi.docs``)."""
+    from o2c.bi import docs
+    from o2c.warehouse.db import start_warehouse
+
+    settings = load_settings()
+    url = start_warehouse(settings)
+    try:
+        site = docs.generate(url, settings)
+    except docs.DocsError as exc:
+        print(f"o2c docs: {exc}", file=sys.stderr)
+        return 1
+    if not args.serve:
+        print(site)
+        return 0
+    print(f"dbt docs of the marts: http://{docs.DOCS_HOST}:{args.port}  (Ctrl-C stops)", flush=True)
+    docs.serve(url, settings, args.port)
+    return 0  # pragma: no cover
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from o2c.simulate.driver import Simulation
     from o2c.warehouse.embedded import EmbeddedWarehouse
@@ -217,6 +267,37 @@ def parser() -> argparse.ArgumentParser:
     so.add_argument("source", help="e.g. erp")
     so.add_argument("entity", help="e.g. VBAP")
     so.set_defaults(func=cmd_source)
+
+    b = sub.add_parser(
+        "bi",
+        help="read-only BI roles on the marts",
+        description="grant: create a LOGIN role that reads schema marts only and print its connection URL "
+        "(the password is shown once and stored nowhere). revoke: drop it. list: roles and regions.",
+    )
+    b.add_argument("action", choices=["grant", "revoke", "list"])
+    b.add_argument("name", nargs="?", help="the role's name: lowercase letters, digits and _")
+    b.add_argument(
+        "--region",
+        action="append",
+        help="grant: the role sees only these regions' rows of every mart with a region column (repeatable; "
+        "default: every row)",
+    )
+    b.add_argument(
+        "--rotate-password",
+        action="store_true",
+        help="grant: give an existing BI role a new password (keeps its regions unless --region is given)",
+    )
+    b.set_defaults(func=cmd_bi)
+
+    dc = sub.add_parser("docs", help="generate the dbt docs site of the marts (--serve: on 127.0.0.1)")
+    dc.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1 until Ctrl-C")
+    dc.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("O2C_DOCS_PORT") or 8081),
+        help="the port to serve on (default: O2C_DOCS_PORT, else 8081)",
+    )
+    dc.set_defaults(func=cmd_docs)
 
     st = sub.add_parser("stop", help="stop the simulator API and the embedded warehouse")
     st.set_defaults(func=cmd_stop)

@@ -42,6 +42,7 @@ STAGING_KEYS: dict[str, tuple[str, str]] = {
     "stg_erp__delivery_items": ("LIPS", "delivery_item_id"),
     "stg_erp__billing_documents": ("VBRK", "invoice_id"),
     "stg_erp__billing_document_items": ("VBRP", "invoice_item_id"),
+    "stg_erp__document_flow": ("VBFA", "document_flow_id"),
     "stg_erp__open_customer_items": ("BSID", "customer_item_id"),
     "stg_erp__cleared_customer_items": ("BSAD", "customer_item_id"),
 }

@@ -7,7 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -53,7 +54,7 @@ def test_erp_extract_rerun_adds_nothing_and_deletes_nothing(o2c_home, sim, days)
     sim.advance(first)
     start, end = pipeline.interval_for(first)
     result = pipeline.extract_erp(start, end, o2c_home)
-    assert result["tables"] == 22 and result["per_table"]["VBAP"] > 100
+    assert result["tables"] == 23 and result["per_table"]["VBAP"] > 100
     assert result["new_versions"] == result["rows"]  # a first load: every version is new
     before = raw_counts(o2c_home)
     again = pipeline.extract_erp(start, end, o2c_home)
@@ -141,6 +142,105 @@ def test_dbt_build_is_repeatable(o2c_home, days) -> None:
     assert as_of == [(second,)]
 
 
+def usd_rates(conn: psycopg.Connection) -> dict[tuple, Decimal]:
+    rows = conn.execute(
+        "select rate_date, currency_code, to_usd from intermediate.int_fx_rates_daily"
+    ).fetchall()
+    return {(day, currency): rate for day, currency, rate in rows}
+
+
+def test_aging_reconciles_with_the_erp_open_items_on_every_date(o2c_home, sim, days) -> None:
+    """fct_ar_aging against open items read straight from the simulated ERP (finance_truth): for a month end,
+    a mid-month date and the as-of date, every customer's buckets, credit memos and total, to the cent."""
+    from tests.integration import finance_truth as truth
+
+    _, second = days
+    world = sim.world
+    dates = [date(second.year, second.month, 1) - timedelta(days=1), second - timedelta(days=9), second]
+    with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
+        rates = usd_rates(conn)
+        for day in dates:
+            items = truth.open_items(world, day, late_commits_arrived=day < second)
+            expected = truth.aging(items, day, {c: rates[(day, c)] for c in {i.currency for i in items}})
+            columns = [*truth.BUCKETS, "credit_memo", "unapplied_cash", "total"]
+            rows = conn.execute(
+                f"select customer_id, {', '.join(c + '_usd' for c in columns)} from marts.fct_ar_aging "
+                "where snapshot_date = %s",
+                (day,),
+            ).fetchall()
+            actual = {row[0]: {c: v for c, v in zip(columns, row[1:], strict=True) if v != 0} for row in rows}
+            expected = {k: {c: v for c, v in cols.items() if v != 0} for k, cols in expected.items()}
+            assert len(items) > 20 and any(c != "not_due" for cols in expected.values() for c in cols), day
+            assert actual == expected, day
+
+
+def test_dso_of_the_closed_month_matches_the_erp(o2c_home, sim, days) -> None:
+    """fct_dso_monthly's company row for the last closed month against sales and AR computed from the ERP."""
+    from tests.integration import finance_truth as truth
+
+    _, second = days
+    world = sim.world
+    month_end = date(second.year, second.month, 1) - timedelta(days=1)
+    month_start = month_end.replace(day=1)
+    with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
+        rates = usd_rates(conn)
+        row = conn.execute(
+            "select sales_usd, ar_usd, dso_standard, dso_countback from marts.fct_dso_monthly "
+            "where grain = 'company' and month_start = %s",
+            (month_start,),
+        ).fetchone()
+        first_month = conn.execute(
+            "select min(month_start) from marts.fct_dso_monthly where grain = 'company'"
+        ).fetchone()[0]
+    sales = truth.monthly_sales_usd(world, second, rates)
+    items = truth.open_items(world, month_end, late_commits_arrived=True)
+    ar = sum((truth.cents(i.amount * rates[(month_end, i.currency)]) for i in items), Decimal(0))
+    assert row is not None and row[0] == sales[month_start] and row[1] == ar
+    assert row[2] == (ar / sales[month_start] * month_end.day).quantize(truth.CENT)
+    walk = []
+    month = month_start
+    while month >= first_month:
+        days_in = ((month.replace(day=28) + timedelta(days=4)).replace(day=1) - month).days
+        walk.append((days_in, sales.get(month, Decimal(0))))
+        month = (month - timedelta(days=1)).replace(day=1)
+    countback = truth.countback_dso(ar, walk)
+    assert row[3] == (countback.quantize(truth.CENT) if countback is not None else None)
+
+
+def test_open_orders_in_credit_exposure_match_the_order_lines(o2c_home, days) -> None:
+    """fct_credit_exposure's open orders on the as-of date = fct_orders' open quantity x price (USD, within a
+    cent per line: exposure rounds each line), and its AR = the customer's open items."""
+    _, second = days
+    with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
+        per_customer = conn.execute(
+            """
+            with orders as (
+                select o.customer_id, sum(o.open_qty * o.unit_price * fx.to_usd) as open_usd, count(*) as lines
+                from marts.fct_orders as o
+                join intermediate.int_fx_rates_daily as fx
+                    on fx.currency_code = o.currency_code and fx.rate_date = %(day)s
+                where not o.is_rejected and o.open_qty > 0
+                group by o.customer_id
+            ),
+            receivables as (
+                select customer_id, sum(open_amount_usd) as ar_usd
+                from marts.fct_receivables_daily where snapshot_date = %(day)s group by customer_id
+            )
+            select e.customer_id, e.open_order_usd, coalesce(o.open_usd, 0), coalesce(o.lines, 0),
+                e.ar_usd, coalesce(r.ar_usd, 0), e.exposure_usd - e.open_order_usd - e.delivered_not_invoiced_usd
+            from marts.fct_credit_exposure as e
+            left join orders as o using (customer_id)
+            left join receivables as r using (customer_id)
+            where e.snapshot_date = %(day)s
+            """,
+            {"day": second},
+        ).fetchall()
+    assert sum(1 for row in per_customer if row[1] > 0) > 5
+    for customer, open_usd, lines_usd, lines, ar, receivables_ar, exposure_ar in per_customer:
+        assert abs(open_usd - lines_usd) <= Decimal("0.005") * lines + Decimal("0.005"), customer
+        assert ar == receivables_ar == exposure_ar, customer
+
+
 def test_staging_equals_the_erp_it_was_loaded_from(o2c_home, sim, days) -> None:
     """After the second night, staging (built for it) holds exactly the ERP's rows, keys and content."""
     from o2c.reconcile import staging_vs_source
@@ -148,7 +248,7 @@ def test_staging_equals_the_erp_it_was_loaded_from(o2c_home, sim, days) -> None:
 
     _, second = days
     diffs = staging_vs_source(warehouse_url(o2c_home), erp_url(o2c_home), second)
-    assert len(diffs) == 17 + 17 and all(d.source_rows for d in diffs if d.table != "CDPOS")
+    assert len(diffs) == 18 + 18 and all(d.source_rows for d in diffs if d.table != "CDPOS")
     assert [d for d in diffs if not d.ok] == []
 
 

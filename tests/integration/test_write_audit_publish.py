@@ -24,6 +24,8 @@ from aiosmtpd.controller import Controller
 
 from o2c import pipeline
 from o2c.alerts.data_team import alert_task_failure
+from o2c.bi import roles
+from o2c.bi.policies import region_tables
 from o2c.config import Settings, load_settings
 from o2c.simulate.driver import Simulation
 from o2c.transform.build import DbtError
@@ -35,16 +37,24 @@ pytestmark = pytest.mark.integration
 
 DATA_TEAM = "data-team@o2c.test"
 BI_ROLE = "o2c_test_wap_bi"
+BI_REGION_ROLE = "o2c_test_wap_bi_region"
+BI_REGION = "Greater China"
+bi_urls: dict[str, str] = {}
+"""The URL ``o2c bi grant`` gave each BI role of this module."""
+INCREMENTAL = ("fct_ar_aging", "fct_credit_exposure", "fct_receivables_daily", "fct_receivables_month_end")
+"""The incremental marts (blue/green pairs); every other mart is a table rebuilt by each build."""
 MARTS = (
     "dim_customers",
+    "dim_dates",
     "dim_plants",
     "dim_products",
     "dim_sales_reps",
+    "fct_dso_monthly",
     "fct_invoices",
     "fct_orders",
     "fct_payments",
-    "fct_receivables_daily",
     "fct_shipments",
+    *INCREMENTAL,
 )
 
 
@@ -147,10 +157,64 @@ def test_a_good_build_is_published(stack: Stack) -> None:
             ).fetchall()
         )
     assert {m: "r" for m in MARTS}.items() <= kinds.items()
-    assert sorted(published) == [("incremental", 1, first), ("table", len(MARTS) - 1, first)]
-    assert shadow["fct_receivables_daily"] == "r" and shadow["fct_receivables_daily__touched"] == "r"
-    assert {shadow[m] for m in MARTS if m != "fct_receivables_daily"} == {"v"}, "stubs between builds"
+    assert sorted(published) == [
+        ("incremental", len(INCREMENTAL), first),
+        ("table", len(MARTS) - len(INCREMENTAL), first),
+    ]
+    assert all(shadow[m] == "r" and shadow[f"{m}__touched"] == "r" for m in INCREMENTAL)
+    assert {shadow[m] for m in MARTS if m not in INCREMENTAL} == {"v"}, "stubs between builds"
     assert checksums(stack.url, "marts_next") == checksums(stack.url)
+
+
+def test_every_column_of_the_published_marts_has_a_description(stack: Stack) -> None:
+    """What BI users read is documented in the warehouse itself: persist_docs writes every model's and
+    column's YAML description as a PostgreSQL comment, and the publish keeps them. A mart column without a
+    description (a new column, a new mart) fails here, naming it."""
+    with psycopg.connect(stack.url, autocommit=True) as conn:
+        relations = conn.execute(
+            "select class.relname, coalesce(trim(obj_description(class.oid, 'pg_class')), '') <> '' "
+            "from pg_class as class where class.relnamespace = 'marts'::regnamespace "
+            "and class.relkind in ('r', 'p', 'v', 'm') order by 1"
+        ).fetchall()
+        undocumented = conn.execute(
+            "select class.relname || '.' || attribute.attname from pg_class as class "
+            "inner join pg_attribute as attribute on attribute.attrelid = class.oid "
+            "where class.relnamespace = 'marts'::regnamespace and class.relkind in ('r', 'p', 'v', 'm') "
+            "and attribute.attnum > 0 and not attribute.attisdropped "
+            "and coalesce(trim(col_description(class.oid, attribute.attnum)), '') = '' order by 1"
+        ).fetchall()
+    assert set(MARTS) <= {name for name, _ in relations}
+    assert [name for name, described in relations if not described] == [], "marts without a description"
+    assert [column for (column,) in undocumented] == [], "mart columns without a description in the dbt YAML"
+
+
+def region_rows(url: str, owner_url: str) -> dict[str, tuple[int, int, list[str] | None]]:
+    """Per mart with a region column: rows of BI_REGION (as the owner sees them), rows the role at ``url``
+    sees, and the regions it sees."""
+    with (
+        psycopg.connect(owner_url, autocommit=True) as owner,
+        psycopg.connect(url, autocommit=True) as reader,
+    ):
+        return {
+            name: (
+                owner.execute(
+                    f"select count(*) from marts.{name} where region = %s", (BI_REGION,)
+                ).fetchone()[0],
+                *reader.execute(
+                    f"select count(*), array_agg(distinct region::text order by region::text) from marts.{name}"
+                ).fetchone(),
+            )
+            for _, name in region_tables(owner)
+        }
+
+
+def test_a_bi_role_with_a_region_reads_only_that_region_of_the_real_marts(stack: Stack) -> None:
+    granted = roles.grant(stack.url, BI_REGION_ROLE, [BI_REGION])
+    bi_urls[BI_REGION_ROLE] = granted.url
+    seen = region_rows(granted.url, stack.url)
+    assert "dim_customers" in seen and set(granted.region_filtered_marts) == {f"marts.{m}" for m in seen}
+    assert {name: (rows, rows, [BI_REGION]) for name, (rows, _, _) in seen.items()} == seen
+    assert seen["dim_customers"][0] > 0 and seen["fct_invoices"][0] > 0, seen
 
 
 def test_a_failing_dbt_test_keeps_the_last_good_marts_and_alerts_the_data_team(stack: Stack) -> None:
@@ -280,3 +344,14 @@ def test_the_next_good_build_publishes_and_the_incremental_mart_keeps_its_histor
     assert bi[0] > 0 and bi[1] and bi[2], bi
     assert comment and "USD" in comment
     assert checksums(stack.url, "marts_next") == checksums(stack.url), "stubs and an in-step copy for night 3"
+
+
+def test_the_region_filter_holds_after_the_next_publish(stack: Stack) -> None:
+    """The second publish replaced the table marts and applied the incremental ones by key: the BI role
+    granted after the first one still sees its region only (policies are re-applied in the publish)."""
+    seen = region_rows(bi_urls[BI_REGION_ROLE], stack.url)
+    assert {name: (rows, rows, [BI_REGION]) for name, (rows, _, _) in seen.items()} == seen
+    with psycopg.connect(stack.url, autocommit=True) as conn:
+        as_of = conn.execute("select max(as_of_date) from ops.published_marts").fetchone()[0]
+    assert as_of == stack.nights[1]
+    roles.revoke(stack.url, BI_REGION_ROLE)

@@ -40,6 +40,9 @@ def test_same_seed_same_world(small_world) -> None:
     assert again.payments == small_world.payments
     assert [c.__dict__ for c in again.cases] == [c.__dict__ for c in small_world.cases]
     assert [b.content for b in bank_files(again)] == [b.content for b in bank_files(small_world)]
+    assert again.contracts == small_world.contracts
+    assert again.order_line_truth == small_world.order_line_truth
+    assert again.master_data_changes == small_world.master_data_changes
 
 
 def test_other_seed_other_world(small_world) -> None:
@@ -55,7 +58,8 @@ def test_default_scale_is_a_mid_size_trader(default_world) -> None:
     assert len(products) >= 20
     assert len({p["MATKL"] for p in products}) >= 3
     assert len(default_world.erp_as_of("ZSD_SALES_REP", cutoff)) >= 5
-    order_lines = [r for r in default_world.erp_as_of("VBAP", cutoff) if r["VGBEL"]]
+    orders = {r["VBELN"] for r in default_world.erp_as_of("VBAK", cutoff) if r["VBTYP"] == "C"}
+    order_lines = [r for r in default_world.erp_as_of("VBAP", cutoff) if r["VBELN"] in orders]
     assert len(order_lines) >= 5000
     assert default_world.config.days == 120
     assert Counter(c.rule_id for c in default_world.cases).keys() == {
@@ -226,11 +230,59 @@ def test_orders_in_any_currency_are_priced_off_the_benchmark_at_the_days_rate(sm
     }
     checked = Counter()
     band = SMALL.price_band_pct / 100
+    orders = {r["VBELN"]: r for r in small_world.erp_as_of("VBAK", cutoff) if r["VBTYP"] == "C"}
     for line in small_world.erp_as_of("VBAP", cutoff):
-        if not line["VGBEL"] or f"{line['VBELN']}-{line['POSNR']}" in injected:
-            continue
+        if line["VBELN"] not in orders or f"{line['VBELN']}-{line['POSNR']}" in injected:
+            continue  # contracts have no price
+        checked[orders[line["VBELN"]]["AUART"]] += 1
         day = datetime.strptime(line["ERDAT"], "%Y%m%d").date()
         benchmark = bench[(line["MATNR"], day.strftime("%Y%m"))] / usd_per[line["WAERK"]](day)
         assert abs(line["NETPR"] / line["KPEIN"] / benchmark - 1) <= band, line
         checked[line["WAERK"]] += 1
     assert checked["EUR"] > 10 and checked["SGD"] > 10, checked
+    assert checked["ZSPT"] > 10 and checked["ZOR"] > 100, "spot and call-off prices alike"
+
+
+def test_every_line_overdue_at_a_night_is_a_recorded_case(small_world) -> None:
+    """ORD_OVERDUE as the rule reads the ERP (the confirmed promise; complete only when LFSTA is C and every
+    delivery has had its goods issue), recomputed at several nights: exactly the recorded cases, so call-off
+    plans, spot orders and late call-offs add no unrecorded overdue line."""
+    from o2c.business_calendar import cutoff_for
+
+    def day(value: str) -> date:
+        return datetime.strptime(value, "%Y%m%d").date()
+
+    for night in (SMALL.start + timedelta(days=20), SMALL.end - timedelta(days=1), SMALL.end):
+        cutoff = cutoff_for(night)
+        headers = {r["VBELN"]: r for r in small_world.erp_as_of("VBAK", cutoff)}
+        schedule: dict[tuple[str, str], list] = {}
+        for r in small_world.erp_as_of("VBEP", cutoff):
+            schedule.setdefault((r["VBELN"], r["POSNR"]), []).append(r)
+        issued = {r["VBELN"]: r["WADAT_IST"] for r in small_world.erp_as_of("LIKP", cutoff)}
+        deliveries: dict[tuple[str, str], list] = {}
+        for r in small_world.erp_as_of("LIPS", cutoff):
+            deliveries.setdefault((r["VGBEL"], r["VGPOS"]), []).append(issued[r["VBELN"]])
+        overdue = set()
+        for line in small_world.erp_as_of("VBAP", cutoff):
+            header = headers[line["VBELN"]]
+            if header["VBTYP"] != "C" or line["ABGRU"]:
+                continue
+            lines = schedule[(line["VBELN"], line["POSNR"])]
+            confirmed = [day(s["EDATU"]) for s in lines if s["BMENG"] > 0]
+            promised = max(confirmed or [day(s["EDATU"]) for s in lines])
+            issues = deliveries.get((line["VBELN"], line["POSNR"]), [])
+            complete = (
+                line["LFSTA"] == "C"
+                and bool(issues)
+                and all(i != "00000000" and day(i) <= night for i in issues)
+            )
+            if not complete and promised < night:
+                overdue.add(f"{line['VBELN']}-{line['POSNR']}")
+        expected = {
+            c.entity_key
+            for c in small_world.cases
+            if c.rule_id == RULE_ORDER_OVERDUE
+            and (night - c.reference_date).days > 0
+            and (c.until is None or night <= c.until)
+        }
+        assert overdue == expected, night

@@ -51,7 +51,14 @@ from spans
 inner join last_observation using (rule_id, entity_key)
 cross join latest_run
 left join ops.rule_catalog as catalog on spans.rule_id = catalog.rule_id
-left join marts.dim_customers as customers on last_observation.customer_id = customers.customer_id;
+left join lateral (
+    -- the customer's latest version (dim_customers is SCD2; a deleted customer has no current one)
+    select versions.customer_name, versions.customer_name_zh
+    from marts.dim_customers as versions
+    where versions.customer_id = last_observation.customer_id
+    order by versions.valid_from desc
+    limit 1
+) as customers on true;
 alter table marts.fct_order_exceptions__next add primary key (exception_id);
 drop table if exists marts.fct_order_exceptions;
 alter table marts.fct_order_exceptions__next rename to fct_order_exceptions;

@@ -48,16 +48,18 @@ class Billing(Timeline):
         vbeln: str,
         posnr: str,
         lieferung: str,
-        contract: Row,
+        terms: Row,
         delivered: Decimal,
         price: Decimal,
         goods_issue: date,
     ) -> None:
+        """Bill a delivery. The payment terms are the order's (VBKD-ZTERM, as SAP copies them), not the
+        customer's current ones: an order entered before a change of terms is billed on the old terms."""
         rng = self.rng
         billing_date = goods_issue + timedelta(days=rng.randint(0, 1))
         invoice = self.next_id("invoice", 90000000)
         amount = money(delivered * price)
-        zterm = customer["ZTERM"]
+        zterm = terms["ZTERM"]
         billed = at(billing_date, self.business_hour())
         self._billing_document(invoice, "F2", billing_date, customer, amount, zterm, billed)
         self.put(
@@ -70,12 +72,20 @@ class Billing(Timeline):
                 "FKIMG": delivered,
                 "VRKME": "TO",
                 "NETWR": amount,
-                "MATNR": contract["PRODUCT"]["MATNR"],
+                "MATNR": terms["PRODUCT"]["MATNR"],
                 "AUBEL": vbeln,
                 "AUPOS": posnr,
                 "VGBEL": lieferung,
                 "VGPOS": "000010",
             },
+        )
+        self.flow(
+            billed,
+            (lieferung, "000010", "J"),
+            (invoice, "000010", "M"),
+            delivered,
+            amount,
+            customer["CURRENCY"],
         )
         posted = billed + timedelta(minutes=5)
         if zterm == "Z030" and self.take("discount_terms", 0.10):
@@ -103,7 +113,7 @@ class Billing(Timeline):
         credit = None
         if self.take("credit_memo", 0.02):  # a quality claim: a credit memo without invoice reference
             credit = self._credit_memo(
-                customer, invoice, billing_date + timedelta(days=rng.randint(2, 6)), amount
+                customer, invoice, billing_date + timedelta(days=rng.randint(2, 6)), amount, zterm
             )
 
         pay_plan = self._pay_plan(items, billing_date)
@@ -131,7 +141,7 @@ class Billing(Timeline):
                 paid_amount -= Decimal(str(credit.row["WRBTR"]))
                 cleared.append(credit)
                 credit = None
-            self._pay(customer, invoice, vbeln, contract, item, pay_day, paid_amount, cleared)
+            self._pay(customer, invoice, vbeln, terms, item, pay_day, paid_amount, cleared)
 
     # -- documents -------------------------------------------------------------------------------
     def _billing_document(
@@ -197,13 +207,18 @@ class Billing(Timeline):
         due = day if shkzg == "H" else day + timedelta(days=zbd2t or zbd1t)
         return FiItem(key, row, due)
 
-    def _credit_memo(self, customer: Row, invoice: str, day: date, amount: Decimal) -> FiItem:
+    def _credit_memo(self, customer: Row, invoice: str, day: date, amount: Decimal, zterm: str) -> FiItem:
+        """A quality claim: credit memo G2 created in SD with reference to the invoice (document flow
+        M→O), posted in FI without invoice reference (REBZG blank)."""
         memo = self.next_id("invoice", 90000000)
         claim = money(amount * Decimal(str(self.rng.choice([0.01, 0.02, 0.03]))))
         when = at(day, self.business_hour())
-        self._billing_document(memo, "G2", day, customer, claim, customer["ZTERM"], when)
+        self._billing_document(memo, "G2", day, customer, claim, zterm, when)
+        self.flow(
+            when, (invoice, "000010", "M"), (memo, "000010", "O"), Decimal(0), claim, customer["CURRENCY"]
+        )
         item = self._fi_item(
-            customer, invoice, day, claim, when + timedelta(minutes=5), customer["ZTERM"], 30, 0, shkzg="H"
+            customer, invoice, day, claim, when + timedelta(minutes=5), zterm, 30, 0, shkzg="H"
         )
         item.row["VBELN"] = memo
         self.credit_memos.append(memo)
@@ -260,7 +275,7 @@ class Billing(Timeline):
         customer: Row,
         invoice: str,
         vbeln: str,
-        contract: Row,
+        terms: Row,
         item: FiItem,
         pay_day: date,
         amount: Decimal,
@@ -269,8 +284,8 @@ class Billing(Timeline):
         style = self.rng.random()
         if style < 0.80:
             remittance = f"PAYMENT INV {invoice} ORDER {vbeln}"
-        elif style < 0.95:
-            remittance = f"/INV/{invoice}/PO/{contract['VBELN']}"
+        elif style < 0.95:  # the contract number, or the order's for a spot sale
+            remittance = f"/INV/{invoice}/PO/{terms['VBELN'] or vbeln}"
         else:
             remittance = f"{customer['NAME'][:20].upper()} TRANSFER"
         self.payments.append(

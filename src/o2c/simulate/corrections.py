@@ -8,6 +8,7 @@ A separate random stream keeps the rest of the business identical whatever these
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from o2c.business_calendar import BUSINESS_TZ
@@ -24,24 +25,54 @@ class Corrections(Timeline):
         self._commit_late(rng)
 
     def _delete_orders(self, rng: random.Random) -> None:
-        """Orders keyed in twice by mistake: the copy (VBAK, VBAP, VBEP, VBKD) is deleted 1–3 days later."""
+        """Orders keyed in twice by mistake: the copy (VBAK, VBAP, VBEP, VBKD, and its document flow from
+        the contract) is deleted 1–3 days later. Orders whose contract's ground truth must be exact to the
+        day (``protected_orders``) are never copied."""
         cfg = self.cfg
+        document_tables = ("VBAK", "VBAP", "VBEP", "VBKD")
+        keys_of: dict[str, dict[str, list[tuple[str, ...]]]] = {t: defaultdict(list) for t in document_tables}
+        for table in document_tables:
+            for key in self.erp[table]:
+                keys_of[table][key[0]].append(key)
+        flows_of: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for key in self.erp["VBFA"]:
+            if key[4] == "C":  # contract -> order: keyed by the order (subsequent document)
+                flows_of[key[2]].append(key)
         for (vbeln,), versions in sorted(self.erp["VBAK"].items()):
             created, header = versions[0]
             if header is None or header["VBTYP"] != "C" or rng.random() >= cfg.deleted_order_rate:
                 continue
             entered = created + timedelta(minutes=20)
             deleted = created + timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 3))
-            if deleted.date() > cfg.end:
+            if deleted.date() > cfg.end or vbeln in self.protected_orders:
                 continue
             copy = self.next_id("order", 10000000)
-            for table in ("VBAK", "VBAP", "VBEP", "VBKD"):
-                for key in sorted(k for k in self.erp[table] if k[0] == vbeln):
+            copied: list[tuple[str, tuple[str, ...]]] = []
+            for table in document_tables:
+                for key in sorted(keys_of[table][vbeln]):
                     row = self.erp[table][key][0][1]
                     if row is not None:
                         self.put(table, (copy, *key[1:]), entered, {**row, "VBELN": copy})
-            for table in ("VBEP", "VBKD", "VBAP", "VBAK"):
-                for key in sorted(k for k in self.erp[table] if k[0] == copy):
+                        copied.append((table, (copy, *key[1:])))
+            for key in sorted(flows_of[vbeln]):
+                row = self.erp["VBFA"][key][0][1]
+                if row is not None:
+                    flow = (key[0], key[1], copy, key[3], key[4])
+                    local = entered.astimezone(BUSINESS_TZ)
+                    self.put(
+                        "VBFA",
+                        flow,
+                        entered,
+                        {
+                            **row,
+                            "VBELN": copy,
+                            "ERDAT": local.strftime("%Y%m%d"),
+                            "ERZET": local.strftime("%H%M%S"),
+                        },
+                    )
+                    copied.append(("VBFA", flow))
+            for table in ("VBFA", "VBEP", "VBKD", "VBAP", "VBAK"):
+                for key in sorted(k for t, k in copied if t == table):
                     self.put(table, key, deleted, None)
             self.deleted_orders.append(copy)
 

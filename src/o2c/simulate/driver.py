@@ -1,7 +1,19 @@
 """Drive the simulation: initialise a scenario, advance its clock, serve its logistics API.
 
 State lives in ``<sim_dir>``: ``scenario.json`` (seed and range), ``clock.json`` (the simulated now), the
-bank-file delivery registry, and ``ground_truth/`` which only tests and the demo's scorecard read.
+bank-file delivery registry, and ``ground_truth/`` which only tests and the demo's scorecard read:
+
+- ``cases.csv``: the injected abnormal cases (rule, entity, reference date, last date expected);
+- ``payments.csv``, ``bank_files.csv``: every customer payment and bank file, with the invoice it pays;
+- ``contracts.csv``: every contract, its lifting plan kind, the first date it is under-lifting (blank:
+  never, up to the last simulated day), how many days, its largest gap in % of the threshold, the
+  quantity called off by the end and the contract it renews; ``contract_under_lifting.csv``: every period
+  (first and last date) a contract is under-lifting (DECISIONLOG "Contracts and lifting");
+- ``order_lines.csv``: every order line the business entered (mistaken copies, deleted later, excluded):
+  call-off, late call-off (entered after its contract expired) or spot; ``late_call_offs.csv`` the late
+  ones with their days after expiry;
+- ``master_data_changes.csv``: credit limit, owner rep and payment term changes with their dates;
+- ``summary.json``: counts.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -120,6 +133,132 @@ class Simulation:
             writer.writerow(["file_name", "day", "kind"])
             for bank_file in bank_files(world):
                 writer.writerow([bank_file.name, bank_file.day.isoformat(), bank_file.kind])
+        _write_csv(
+            out / "contracts.csv",
+            [
+                "contract_id",
+                "customer_id",
+                "material_id",
+                "plant_id",
+                "valid_from",
+                "valid_to",
+                "contract_qty",
+                "tolerance_pct",
+                "plan_kind",
+                "first_under_lifting_date",
+                "under_lifting_days",
+                "max_gap_pct_of_threshold",
+                "called_off_qty_at_end",
+                "predecessor_id",
+            ],
+            (
+                [
+                    c.contract_id,
+                    c.customer_id,
+                    c.material_id,
+                    c.plant_id,
+                    c.valid_from.isoformat(),
+                    c.valid_to.isoformat(),
+                    c.contract_qty,
+                    c.tolerance_pct,
+                    c.plan_kind,
+                    _iso(c.first_under_lifting_date),
+                    sum((last - first).days + 1 for first, last in c.under_lifting),
+                    "" if c.max_gap_pct_of_threshold is None else c.max_gap_pct_of_threshold,
+                    c.called_off_qty_at_end,
+                    c.predecessor_id or "",
+                ]
+                for c in world.contracts
+            ),
+        )
+        _write_csv(
+            out / "contract_under_lifting.csv",
+            ["contract_id", "from_date", "to_date"],
+            (
+                [c.contract_id, first.isoformat(), last.isoformat()]
+                for c in world.contracts
+                for first, last in c.under_lifting
+            ),
+        )
+        _write_csv(
+            out / "order_lines.csv",
+            [
+                "order_line_id",
+                "order_id",
+                "customer_id",
+                "material_id",
+                "created_date",
+                "kind",
+                "contract_id",
+                "after_contract_expiry",
+                "initial_qty",
+            ],
+            (
+                [
+                    line.order_line_id,
+                    line.order_id,
+                    line.customer_id,
+                    line.material_id,
+                    line.created_date.isoformat(),
+                    line.kind,
+                    line.contract_id or "",
+                    "true" if line.days_after_expiry is not None else "false",
+                    line.initial_qty,
+                ]
+                for line in world.order_line_truth
+            ),
+        )
+        _write_csv(
+            out / "late_call_offs.csv",
+            [
+                "order_line_id",
+                "order_id",
+                "contract_id",
+                "customer_id",
+                "created_date",
+                "contract_valid_to",
+                "days_after_expiry",
+            ],
+            (
+                [
+                    line.order_line_id,
+                    line.order_id,
+                    line.contract_id,
+                    line.customer_id,
+                    line.created_date.isoformat(),
+                    _iso(line.contract_valid_to),
+                    line.days_after_expiry,
+                ]
+                for line in world.order_line_truth
+                if line.days_after_expiry is not None
+            ),
+        )
+        _write_csv(
+            out / "master_data_changes.csv",
+            [
+                "customer_id",
+                "field",
+                "old_value",
+                "new_value",
+                "effective_date",
+                "sap_table",
+                "sap_field",
+                "changed_at",
+            ],
+            (
+                [
+                    m.customer_id,
+                    m.field,
+                    m.old_value,
+                    m.new_value,
+                    m.effective_date.isoformat(),
+                    m.sap_table,
+                    m.sap_field,
+                    m.changed_at.isoformat(),
+                ]
+                for m in world.master_data_changes
+            ),
+        )
         summary = {
             "order_lines": world.order_line_count,
             "customers": len(world.erp["KNA1"]),
@@ -127,6 +266,11 @@ class Simulation:
             "sales_reps": len(world.reps),
             "payments": len(world.payments),
             "cases": len(world.cases),
+            "contracts": len(world.contracts),
+            "under_lifting_contracts": sum(1 for c in world.contracts if c.first_under_lifting_date),
+            "late_call_offs": sum(1 for line in world.order_line_truth if line.kind == "late_call_off"),
+            "spot_order_lines": sum(1 for line in world.order_line_truth if line.kind == "spot"),
+            "master_data_changes": len(world.master_data_changes),
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
 
@@ -228,6 +372,17 @@ class Simulation:
             raise RuntimeError("the simulation clock is not set: run `o2c simulate advance` first")
         server = make_server(LogisticsAPI(self.world, self.clock_file), self.api_port())
         server.serve_forever()
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _write_csv(path: Path, header: list[str], rows: Iterable[list[object]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def erp_url(settings: Settings) -> str:

@@ -193,6 +193,22 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("VGBEL", "varchar(10)"),
         ("VGPOS", "varchar(6)"),
     ],
+    # document flow: preceding document/item -> subsequent document/item (contract -> call-off order G->C,
+    # order -> delivery C->J, delivery -> invoice J->M, invoice -> credit memo M->O); ERDAT/ERZET: created
+    "VBFA": [
+        ("VBELV", "varchar(10)"),
+        ("POSNV", "varchar(6)"),
+        ("VBELN", "varchar(10)"),
+        ("POSNN", "varchar(6)"),
+        ("VBTYP_N", "varchar(1)"),
+        ("VBTYP_V", "varchar(1)"),
+        ("RFMNG", Q),
+        ("MEINS", "varchar(3)"),
+        ("RFWRT", A),
+        ("WAERS", "varchar(5)"),
+        ("ERDAT", D),
+        ("ERZET", "varchar(6)"),
+    ],
     # change documents: header (who/when) and items (which table row, which field, old/new value)
     "CDHDR": [
         ("OBJECTCLAS", "varchar(15)"),
@@ -239,6 +255,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "LIPS": ("VBELN", "POSNR"),
     "VBRK": ("VBELN",),
     "VBRP": ("VBELN", "POSNR"),
+    "VBFA": ("VBELV", "POSNV", "VBELN", "POSNN", "VBTYP_N"),
     "CDHDR": ("OBJECTCLAS", "OBJECTID", "CHANGENR"),
     "CDPOS": ("OBJECTCLAS", "OBJECTID", "CHANGENR", "TABNAME", "TABKEY", "FNAME", "CHNGIND"),
     "BSID": ("BUKRS", "BELNR", "GJAHR", "BUZEI"),

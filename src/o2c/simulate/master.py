@@ -23,6 +23,7 @@ from o2c.simulate.catalog import (
     inverted_dats,
     tcurr_rate,
 )
+from o2c.simulate.model import MasterDataChange
 from o2c.simulate.timeline import Timeline
 
 SUFFIXES = {"CN": "Co., Ltd.", "SG": "Pte. Ltd.", "DE": "GmbH", "NL": "B.V."}
@@ -95,6 +96,7 @@ class MasterData(Timeline):
         self.build_fx_rates()
 
         self.customers = []
+        self.payment_terms = {}
         deck: list[tuple[str, str, str]] = []
         for i in range(cfg.customers):
             stem, stem_zh = CUSTOMER_STEMS[i % len(CUSTOMER_STEMS)]
@@ -120,6 +122,7 @@ class MasterData(Timeline):
                 "ACCOUNT": self._iban(land, i),
             }
             self.customers.append(customer)
+            self.payment_terms[kunnr] = [(date.min, zterm)]
             t = at(created, 10)
             self.put(
                 "KNA1",
@@ -151,6 +154,90 @@ class MasterData(Timeline):
                 (kunnr, "1000", "VE"),
                 t,
                 {"KUNNR": kunnr, "VKORG": "1000", "PARVW": "VE", "PERNR": rep["PERNR"]},
+            )
+
+    def build_master_changes(self) -> None:
+        """Customer master data changing over time, each on a stated date (ground truth
+        ``master_data_changes``): credit limits (KNKK-KLIMK, change document object KLIM), owner rep
+        reassignments (KNVP-PERNR of partner function VE) and payment terms (KNB1-ZTERM), both object DEBI.
+
+        A few per month across the customers, at least two of each kind, some customers several times.
+        The row version is written on a weekday between 08:00 and 09:00 Shanghai time, before the day's
+        order entry: orders entered from that date on carry the new payment terms (VBKD-ZTERM), and their
+        invoices take the terms from the order, as SAP copies them. A stream of its own: the rest of the
+        business draws the same whatever these rates are.
+        """
+        cfg = self.cfg
+        rng = random.Random(f"{cfg.seed}:master-changes")  # noqa: S311 - a simulation
+        weekdays = [
+            cfg.start + timedelta(days=d)
+            for d in range(1, cfg.days)
+            if (cfg.start + timedelta(days=d)).weekday() < 5
+        ]
+        if not weekdays:
+            return
+        # a quarter of the customers change often: some customers get several changes
+        weights = [5 if rng.random() < 0.25 else 1 for _ in self.customers]
+        plan: list[tuple[date, int, str]] = []
+        taken: set[tuple[int, str, date]] = set()
+        for kind, rate in (
+            ("credit_limit", cfg.credit_limit_changes),
+            ("owner_rep_id", cfg.rep_changes),
+            ("payment_terms_code", cfg.payment_term_changes),
+        ):
+            if kind == "owner_rep_id" and len(self.reps) < 2:
+                continue
+            count = max(2, round(rate * len(self.customers) * cfg.days / 30))
+            for index in range(count):
+                # the first change of every kind after the first goes to the customer changed first
+                who = (
+                    plan[0][1] if plan and index == 0 else rng.choices(range(len(self.customers)), weights)[0]
+                )
+                day = rng.choice(weekdays)
+                if (who, kind, day) in taken:
+                    continue
+                taken.add((who, kind, day))
+                plan.append((day, who, kind))
+        current = {
+            c["KUNNR"]: {
+                "credit_limit": self.latest("KNKK", (c["KUNNR"], "1000")),
+                "owner_rep_id": self.latest("KNVP", (c["KUNNR"], "1000", "VE")),
+                "payment_terms_code": self.latest("KNB1", (c["KUNNR"], "1000")),
+            }
+            for c in self.customers
+        }
+        for day, who, kind in sorted(plan):
+            kunnr = self.customers[who]["KUNNR"]
+            key: tuple[str, ...]
+            when = at(day, rng.uniform(8.0, 8.98))
+            row = current[kunnr][kind]
+            if kind == "credit_limit":
+                table, key, fname, objectclass, tcode = "KNKK", (kunnr, "1000"), "KLIMK", "KLIM", "FD32"
+                old = row["KLIMK"]
+                new = old
+                while new == old:
+                    new = max(
+                        Decimal(100_000), (old * Decimal(rng.choice(["0.5", "0.8", "1.25", "1.5", "2"])))
+                    )
+                    new = (new / 100_000).quantize(Decimal(1)) * 100_000
+                old_text, new_text = f"{old:.2f}", f"{new:.2f}"
+            elif kind == "owner_rep_id":
+                table, key, fname, objectclass, tcode = "KNVP", (kunnr, "1000", "VE"), "PERNR", "DEBI", "VD02"
+                old_text = row["PERNR"]
+                new_text = rng.choice([r["PERNR"] for r in self.reps if r["PERNR"] != old_text])
+                new = new_text
+            else:
+                table, key, fname, objectclass, tcode = "KNB1", (kunnr, "1000"), "ZTERM", "DEBI", "FD02"
+                old_text = row["ZTERM"]
+                new_text = rng.choice([t for t in TERMS if t != old_text])
+                new = new_text
+                self.payment_terms[kunnr].append((day, new_text))
+            updated = {**row, fname: new}
+            current[kunnr][kind] = updated
+            self.put(table, key, when, updated)
+            self.update_document(objectclass, tcode, table, key, when, {fname: (old_text, new_text)})
+            self.master_data_changes.append(
+                MasterDataChange(kunnr, kind, table, fname, old_text, new_text, day, when)
             )
 
     def build_fx_rates(self) -> None:

@@ -36,6 +36,14 @@ class SimConfig:
     """clearings posted by the 01:40 night batch whose transaction commits after the 02:00 cutoff"""
     price_band_pct: Decimal = Decimal("8")
     bad_bank_file_day: int | None = 40
+    spot_share: float = 0.12
+    """share of order lines sold spot (order type ZSPT, no contract)"""
+    credit_limit_changes: float = 0.03
+    """credit limit changes (KNKK-KLIMK) per customer and 30 days"""
+    rep_changes: float = 0.012
+    """owner rep reassignments (KNVP-PERNR, partner function VE) per customer and 30 days"""
+    payment_term_changes: float = 0.012
+    """payment term changes (KNB1-ZTERM) per customer and 30 days"""
 
     @property
     def end(self) -> date:
@@ -55,6 +63,70 @@ class Case:
     note: str
     until: date | None = None
     """the last as-of date on which a time-based case is still expected (resolved the day after)"""
+
+
+@dataclass
+class ContractTruth:
+    """A quantity contract, its lifting plan and what the definition of under-lifting says about it
+    (DECISIONLOG "Contracts and lifting"), computed from the ERP timeline the simulator wrote."""
+
+    contract_id: str
+    customer_id: str
+    material_id: str
+    plant_id: str
+    valid_from: date
+    valid_to: date
+    contract_qty: Decimal
+    tolerance_pct: Decimal
+    plan_kind: str
+    """on_pace, on_pace_near_threshold, on_pace_at_tolerance, late_call_off, under_lifter_stopped,
+    under_lifter_slowed, under_lifter_brief (or slowed_within_tolerance: slowed, never crossed)"""
+    predecessor_id: str | None
+    first_under_lifting_date: date | None
+    under_lifting: list[tuple[date, date]]
+    """every period (first and last date, inclusive) the contract was under-lifting, up to the last simulated day"""
+    max_gap_pct_of_threshold: Decimal | None
+    """the largest lifting gap on any date of validity up to the last simulated day, in % of the threshold"""
+    called_off_qty_at_end: Decimal
+    """called-off quantity (late call-offs included) as the ERP stands at the last simulated day's end"""
+
+
+@dataclass
+class OrderLineTruth:
+    """How a sales order line came about: a call-off against a contract (possibly after its expiry) or a
+    spot sale without contract."""
+
+    order_line_id: str
+    order_id: str
+    customer_id: str
+    material_id: str
+    created_date: date
+    kind: str
+    """call_off, late_call_off or spot"""
+    contract_id: str | None
+    contract_valid_to: date | None
+    initial_qty: Decimal
+
+    @property
+    def days_after_expiry(self) -> int | None:
+        if self.contract_valid_to is None or self.created_date <= self.contract_valid_to:
+            return None
+        return (self.created_date - self.contract_valid_to).days
+
+
+@dataclass
+class MasterDataChange:
+    """A customer master change on a stated date (the row version is written at a business hour that day)."""
+
+    customer_id: str
+    field: str
+    """the warehouse's name: credit_limit, owner_rep_id or payment_terms_code"""
+    sap_table: str
+    sap_field: str
+    old_value: str
+    new_value: str
+    effective_date: date
+    changed_at: datetime
 
 
 @dataclass
@@ -140,8 +212,12 @@ class World:
     reset_items: list[str] = field(default_factory=list)
     """customer items (BUKRS-BELNR-GJAHR-BUZEI) whose clearing was reset and which were paid again"""
     late_commits: list[str] = field(default_factory=list)
-    credit_memos: list[str] = field(default_factory=list)
     """customer items whose clearing committed after the nightly cutoff"""
+    credit_memos: list[str] = field(default_factory=list)
+    """billing documents (VBRK) of credit memos"""
+    contracts: list[ContractTruth] = field(default_factory=list)
+    order_line_truth: list[OrderLineTruth] = field(default_factory=list)
+    master_data_changes: list[MasterDataChange] = field(default_factory=list)
 
     def erp_as_of(self, table: str, cutoff: datetime, by_change_time: bool = False) -> list[Row]:
         """Rows of ``table`` as the ERP held them at ``cutoff`` (deleted rows omitted): the versions

@@ -1,13 +1,16 @@
-"""Sales orders called off against contracts, their deliveries and the forwarder's shipments."""
+"""Sales orders (call-offs against contracts, and spot orders), their deliveries and the forwarder's shipments."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from o2c.simulate.billing import Billing
 from o2c.simulate.catalog import (
+    PLANTS,
     RULE_ORDER_OVERDUE,
     RULE_PRICE_BAND,
     RULE_QTY_TOLERANCE,
@@ -17,39 +20,118 @@ from o2c.simulate.catalog import (
     dats,
     money,
 )
-from o2c.simulate.model import Case, Shipment
+from o2c.simulate.contracts import Contract, Contracts, not_sunday, revised_qty
+from o2c.simulate.model import Case, OrderLineTruth, Shipment
 
 
-class Orders(Billing):
+@dataclass
+class LineSpec:
+    """An order line before it is written: where it comes from, its quantity and its fate."""
+
+    contract: Contract | None
+    late: bool
+    qty: Decimal
+    overdue: bool
+    revise: Decimal | None
+    reject_on: date | None
+    terms: Row
+    """what delivery and billing copy: VBELN (contract, or blank for spot), PRODUCT, TOL, PLANT, ZTERM"""
+    premium: Decimal
+    exact: bool
+
+
+class Orders(Contracts, Billing):
     def build_orders(self) -> None:
+        """Each day but Sunday: the contracts' call-offs that are due (one order per customer, up to three
+        lines), and spot orders without contract (``spot_share`` of the lines), in random order."""
         cfg, rng = self.cfg, self.rng
         self.order_lines = 0
+        spot_per_day = cfg.lines_per_day * 7 / 6 * cfg.spot_share
         for d in range(cfg.days):
             day = cfg.start + timedelta(days=d)
             if day.weekday() == 6:  # no order entry on Sundays
                 continue
-            target_lines = rng.gauss(cfg.lines_per_day * 7 / 6, 6)
-            made = 0
-            while made < target_lines:
-                customer = rng.choice(self.customers)
-                made += self.build_order(customer, day)
+            requests: list[tuple[Row, str, list[tuple[Contract | None, bool]]]] = []
+            for customer in self.customers:
+                due = self.due_call_offs(customer["KUNNR"], day)
+                for first in range(0, len(due), 3):
+                    requests.append((customer, "ZOR", list(due[first : first + 3])))
+            spot = max(0, round(rng.gauss(spot_per_day, math.sqrt(spot_per_day))))
+            while spot > 0:
+                n_lines = min(spot, rng.choice([1, 1, 1, 2]))
+                requests.append((rng.choice(self.customers), "ZSPT", [(None, False)] * n_lines))
+                spot -= n_lines
+            rng.shuffle(requests)
+            for customer, auart, lines in requests:
+                self.build_order(customer, day, auart, lines)
 
-    def build_order(self, customer: Row, day: date) -> int:
+    def _line_spec(self, customer: Row, day: date, contract: Contract | None, late: bool) -> LineSpec | None:
+        """Draw a line's fate (never delivered, revised two days later, rejected 3-6 days later), then its
+        quantity: a spot quantity, or what the contract's lifting plan calls off given that fate."""
         cfg, rng = self.cfg, self.rng
-        valid = [c for c in self.contracts[customer["KUNNR"]] if c["FROM"] <= day <= c["TO"]]
-        if not valid:
+        mode = "spot" if contract is None else self.plan_call_off(contract, day, late)
+        overdue = (cfg.end - day).days > 12 and rng.random() < cfg.overdue_order_rate
+        rejected = not overdue and rng.random() < cfg.rejection_rate
+        revise = None
+        if rng.random() < 0.1 and not overdue:  # the customer revises the quantity two days later
+            revise = Decimal(str(rng.choice([0.8, 0.9, 1.1, 1.2])))
+        reject_on = not_sunday(day + timedelta(days=rng.randint(3, 6))) if rejected else None
+        if reject_on is not None or mode == "controlled":
+            revise = None  # a line to be rejected keeps its quantity until then
+        if mode == "controlled":
+            reject_on = None
+        zterm = self.zterm_on(customer["KUNNR"], day)
+        if contract is None:
+            product = rng.choice(self.products)
+            terms = {
+                "VBELN": "",
+                "PRODUCT": product,
+                "TOL": rng.choice([Decimal("5.0"), Decimal("10.0")]),
+                "PLANT": rng.choice(PLANTS)[0],
+                "ZTERM": zterm,
+            }
+            qty = Decimal(rng.randrange(40, 4000)) / 2
+            # spot: benchmark plus a small premium (always inside the band unless a case is injected)
+            premium = Decimal(str(round(rng.uniform(0.005, 0.04), 4)))
+            return LineSpec(None, False, qty, overdue, revise, reject_on, terms, premium, False)
+        called = self.call_off_qty(contract, day, mode, revise, reject_on)
+        if called is None:
+            return None
+        return LineSpec(
+            contract,
+            late,
+            called,
+            overdue,
+            revise,
+            reject_on,
+            {**contract.row(), "ZTERM": zterm},
+            contract.premium,
+            contract.exact or late,
+        )
+
+    def build_order(
+        self, customer: Row, day: date, auart: str, requests: list[tuple[Contract | None, bool]]
+    ) -> int:
+        cfg, rng = self.cfg, self.rng
+        specs = [
+            spec for c, late in requests if (spec := self._line_spec(customer, day, c, late)) is not None
+        ]
+        if not specs:
             return 0
         vbeln = self.next_id("order", 10000000)
         created = at(day, self.business_hour())
-        n_lines = min(len(valid), rng.choice([1, 1, 1, 2, 2, 3]))
         horizon_left = (cfg.end - day).days
         header_total = Decimal(0)
         currency = customer["CURRENCY"]
-        for index, contract in enumerate(rng.sample(valid, n_lines)):
+        for index, spec in enumerate(specs):
             posnr = f"{(index + 1) * 10:06d}"
             key = f"{vbeln}-{posnr}"
-            product = contract["PRODUCT"]
-            qty = Decimal(rng.randrange(40, 4000)) / 2
+            terms = spec.terms
+            product = terms["PRODUCT"]
+            contract = spec.contract
+            qty = spec.qty
+            if spec.exact:
+                self.protected_orders.add(vbeln)
             bench = self.price_for(product, day, currency)
             band = cfg.price_band_pct / 100
             price_injected = rng.random() < cfg.price_deviation_rate
@@ -73,7 +155,10 @@ class Orders(Billing):
                 off = Decimal(str(round(rng.uniform(0.15, 0.30), 4))) * rng.choice([1, -1])
                 price_case = f"price {off:+.1%} off the benchmark"
             else:
-                off = contract["PREMIUM"] + Decimal(str(round(rng.uniform(-0.5, 0.5) * float(band), 4)))
+                if contract is None:
+                    off = spec.premium
+                else:
+                    off = spec.premium + Decimal(str(round(rng.uniform(-0.5, 0.5) * float(band), 4)))
                 off = max(min(off, band * Decimal("0.8")), -band * Decimal("0.8"))
             if boundary is None:
                 netpr = (bench * (1 + off)).quantize(Decimal("0.01"))
@@ -103,15 +188,33 @@ class Orders(Billing):
                     "KPEIN": kpein,
                     "NETWR": net,
                     "WAERK": currency,
-                    "WERKS": contract["PLANT"],
-                    "UEBTO": contract["TOL"],
-                    "UNTTO": contract["TOL"],
-                    "VGBEL": contract["VBELN"],
-                    "VGPOS": "000010",
+                    "WERKS": terms["PLANT"],
+                    "UEBTO": terms["TOL"],
+                    "UNTTO": terms["TOL"],
+                    "VGBEL": terms["VBELN"],
+                    "VGPOS": "000010" if contract is not None else "000000",
                     "ABGRU": "",
                     "LFSTA": "A",
                     "ERDAT": dats(day),
                 },
+            )
+            flow = None
+            if contract is not None:
+                flow = self.flow(
+                    created, (contract.vbeln, "000010", "G"), (vbeln, posnr, "C"), qty, net, currency
+                )
+            self.order_line_truth.append(
+                OrderLineTruth(
+                    key,
+                    vbeln,
+                    customer["KUNNR"],
+                    product["MATNR"],
+                    day,
+                    "spot" if contract is None else ("late_call_off" if spec.late else "call_off"),
+                    contract.vbeln if contract is not None else None,
+                    contract.valid_to if contract is not None else None,
+                    qty,
+                )
             )
             self.schedule(vbeln, posnr, created, qty, requested, promised)
             self.put(
@@ -121,7 +224,7 @@ class Orders(Billing):
                 {
                     "VBELN": vbeln,
                     "POSNR": posnr,
-                    "ZTERM": customer["ZTERM"],
+                    "ZTERM": terms["ZTERM"],
                     "INCO1": rng.choice(["FOB", "CFR", "CIF"]),
                     "INCO2": customer["PORT"][0],
                 },
@@ -161,19 +264,23 @@ class Orders(Billing):
             shipment.add(confirmed, base_body)
             self.order_lines += 1
 
-            # the order line's fate: rejected, stuck (overdue), or delivered
-            overdue = horizon_left > 12 and rng.random() < cfg.overdue_order_rate
-            rejected = not overdue and rng.random() < cfg.rejection_rate
-            if rng.random() < 0.1 and not overdue:  # customer revises the quantity two days later
-                qty = (qty * Decimal(str(rng.choice([0.8, 0.9, 1.1, 1.2])))).quantize(Decimal("0.5"))
+            # the order line's fate (drawn with its quantity): revised, rejected, stuck (overdue) or delivered
+            overdue = spec.overdue
+            if spec.revise is not None:
+                revised_at = created + timedelta(days=2)
+                qty = revised_qty(qty, spec.revise)
                 net = money(qty * price)
                 self.put(
                     "VBAP",
                     (vbeln, posnr),
-                    created + timedelta(days=2),
+                    revised_at,
                     {**self.latest("VBAP", (vbeln, posnr)), "KWMENG": qty, "NETWR": net},
                 )
-                self.schedule(vbeln, posnr, created + timedelta(days=2), qty, requested, promised)
+                self.schedule(vbeln, posnr, revised_at, qty, requested, promised)
+                if flow is not None:
+                    self.put(
+                        "VBFA", flow, revised_at, {**self.latest("VBFA", flow), "RFMNG": qty, "RFWRT": net}
+                    )
             if overdue:
                 self.cases.append(
                     Case(RULE_ORDER_OVERDUE, key, vbeln, customer["KUNNR"], promised, "never delivered")
@@ -193,8 +300,8 @@ class Orders(Billing):
                 )
                 shipment.add(at(promised - timedelta(days=1), 11), slipped, "CARGO_NOT_READY")
                 continue
-            if rejected:  # after any quantity revision (day 2), so the rejection is the latest version
-                when = created + timedelta(days=rng.randint(3, 6))
+            if spec.reject_on is not None:  # 3-6 days after entry (a Sunday's moves to Monday)
+                when = created + (spec.reject_on - day)
                 self.put(
                     "VBAP",
                     (vbeln, posnr),
@@ -254,7 +361,7 @@ class Orders(Billing):
                     )
                 )
             self.build_delivery(
-                customer, contract, vbeln, posnr, key, qty, price, parts, shipment, base_body, stuck
+                customer, terms, vbeln, posnr, key, qty, price, parts, shipment, base_body, stuck
             )
         self.put(
             "VBAK",
@@ -263,7 +370,7 @@ class Orders(Billing):
             {
                 "VBELN": vbeln,
                 "VBTYP": "C",
-                "AUART": "ZOR",
+                "AUART": auart,
                 "ERDAT": dats(day),
                 "AUDAT": dats(day),
                 "KUNNR": customer["KUNNR"],
@@ -275,7 +382,7 @@ class Orders(Billing):
                 "BSTNK": f"PO{rng.randrange(100000, 999999)}",
             },
         )
-        return n_lines
+        return len(specs)
 
     def schedule(
         self, vbeln: str, posnr: str, when: datetime, qty: Decimal, requested: date, promised: date
@@ -297,7 +404,7 @@ class Orders(Billing):
     def build_delivery(
         self,
         customer: Row,
-        contract: Row,
+        terms: Row,
         vbeln: str,
         posnr: str,
         key: str,
@@ -309,9 +416,10 @@ class Orders(Billing):
         stuck: bool = False,
     ) -> None:
         """Deliver the line in ``parts`` ((share of the line, goods issue date); a share of 0 is the
-        remainder); ``stuck``: only the parts listed are ever delivered, the line stays open."""
+        remainder); ``stuck``: only the parts listed are ever delivered, the line stays open. ``terms``:
+        the line's product, plant, tolerance and payment terms (see :class:`LineSpec`)."""
         cfg, rng = self.cfg, self.rng
-        tol = contract["TOL"] / 100
+        tol = terms["TOL"] / 100
         first_issue = parts[0][1]
         last_issue = parts[-1][1]
         if stuck:
@@ -325,7 +433,7 @@ class Orders(Billing):
                     vbeln,
                     customer["KUNNR"],
                     last_issue,
-                    f"delivered {deviation:+.1%} vs ordered, tolerance {contract['TOL']}%",
+                    f"delivered {deviation:+.1%} vs ordered, tolerance {terms['TOL']}%",
                 )
             )
         elif self.take("qty_at_tolerance", 0.004):
@@ -343,10 +451,10 @@ class Orders(Billing):
                     vbeln,
                     customer["KUNNR"],
                     last_issue,
-                    f"delivered 0.001 MT beyond the {contract['TOL']}% tolerance",
+                    f"delivered 0.001 MT beyond the {terms['TOL']}% tolerance",
                 )
             )
-        plant = contract["PLANT"]
+        plant = terms["PLANT"]
         remaining = total
         first: tuple[str, datetime, Decimal] | None = None
         for index, (share, goods_issue) in enumerate(parts):
@@ -366,6 +474,7 @@ class Orders(Billing):
                 "VSTEL": plant,
             }
             self.put("LIKP", (lieferung,), picked, likp)
+            self.flow(picked, (vbeln, posnr, "C"), (lieferung, "000010", "J"), delivered)
             self.put(
                 "LIPS",
                 (lieferung, "000010"),
@@ -373,7 +482,7 @@ class Orders(Billing):
                 {
                     "VBELN": lieferung,
                     "POSNR": "000010",
-                    "MATNR": contract["PRODUCT"]["MATNR"],
+                    "MATNR": terms["PRODUCT"]["MATNR"],
                     "WERKS": plant,
                     "CHARG": batch,
                     "LFIMG": delivered,
@@ -393,7 +502,7 @@ class Orders(Billing):
             )
             if first is None:
                 first = (lieferung, issued, delivered)
-            self.build_invoice(customer, vbeln, posnr, lieferung, contract, delivered, price, goods_issue)
+            self.build_invoice(customer, vbeln, posnr, lieferung, terms, delivered, price, goods_issue)
         assert first is not None
         lieferung, issued, delivered = first
         goods_issue = first_issue

@@ -10,7 +10,15 @@ from decimal import Decimal
 from o2c.business_calendar import BUSINESS_TZ
 from o2c.simulate.catalog import Row
 from o2c.simulate.erp_tables import KEYS, TABLES
-from o2c.simulate.model import BankDebit, Case, Payment, Shipment, SimConfig
+from o2c.simulate.model import (
+    BankDebit,
+    Case,
+    MasterDataChange,
+    OrderLineTruth,
+    Payment,
+    Shipment,
+    SimConfig,
+)
 
 CHANGE_DOCUMENT_OBJECTS = {
     "VBAK": ("VERKBELEG", "VA02"),
@@ -29,14 +37,16 @@ def key_widths(table: str) -> list[int]:
     return [int(kinds[field].split("(")[1].split(")")[0].split(",")[0]) for field in KEYS[table]]
 
 
-def deletion_header(objectclass: str, objectid: str, changenr: str, when: datetime, tcode: str) -> Row:
+def deletion_header(
+    objectclass: str, objectid: str, changenr: str, when: datetime, tcode: str, username: str = "SD_CLERK"
+) -> Row:
     """The CDHDR row of a change document written at ``when`` (UDATE/UTIME in the SAP system's zone)."""
     local = when.astimezone(BUSINESS_TZ)
     return {
         "OBJECTCLAS": objectclass,
         "OBJECTID": objectid,
         "CHANGENR": changenr,
-        "USERNAME": "SD_CLERK",
+        "USERNAME": username,
         "UDATE": local.strftime("%Y%m%d"),
         "UTIME": local.strftime("%H%M%S"),
         "TCODE": tcode,
@@ -44,16 +54,20 @@ def deletion_header(objectclass: str, objectid: str, changenr: str, when: dateti
     }
 
 
+def tabkey(table: str, key: tuple[str, ...]) -> str:
+    """CDPOS ``TABKEY``: the client and the key fields of a ``table`` row, each at its full width."""
+    return "100" + "".join(value.ljust(width) for value, width in zip(key, key_widths(table), strict=True))
+
+
 def deletion_item(objectclass: str, changenr: str, table: str, key: tuple[str, ...]) -> Row:
     """The CDPOS row SAP writes when a row of ``table`` is deleted: FNAME ``KEY``, CHNGIND ``D``, TABKEY the
     client and the key fields at full width."""
-    tabkey = "100" + "".join(value.ljust(width) for value, width in zip(key, key_widths(table), strict=True))
     return {
         "OBJECTCLAS": objectclass,
         "OBJECTID": key[0],
         "CHANGENR": changenr,
         "TABNAME": table,
-        "TABKEY": tabkey,
+        "TABKEY": tabkey(table, key),
         "FNAME": "KEY",
         "CHNGIND": "D",
         "VALUE_NEW": "",
@@ -69,8 +83,9 @@ class Timeline:
     bench: dict[tuple[str, str], Decimal]
     usd_cny: dict[date, Decimal]
     customers: list[Row]
-    contracts: dict[str, list[Row]]
     order_lines: int
+    payment_terms: dict[str, list[tuple[date, str]]]
+    """per customer, (effective date, KNB1-ZTERM) in date order; the first from ``date.min``"""
 
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
@@ -88,6 +103,10 @@ class Timeline:
         self.late_commits: list[str] = []
         self.credit_memos: list[str] = []
         self.quota: dict[str, int] = defaultdict(int)
+        self.protected_orders: set[str] = set()
+        """orders the corrections leave alone (no mistaken copy): their contract's ground truth is exact"""
+        self.order_line_truth: list[OrderLineTruth] = []
+        self.master_data_changes: list[MasterDataChange] = []
 
     # -- helpers ------------------------------------------------------------------------------
     def put(
@@ -122,6 +141,83 @@ class Timeline:
             )
         item = deletion_item(objectclass, changenr, table, key)
         self.put("CDPOS", (objectclass, key[0], changenr, table, item["TABKEY"], "KEY", "D"), when, item)
+
+    def update_document(
+        self,
+        objectclass: str,
+        tcode: str,
+        table: str,
+        key: tuple[str, ...],
+        when: datetime,
+        changes: dict[str, tuple[str, str]],
+    ) -> None:
+        """The change document SAP writes when fields of a row change: one CDHDR, a CDPOS row (CHNGIND
+        ``U``) per field with old and new value. ``changes``: field -> (old, new)."""
+        changenr = self.next_id("changenr", 0)
+        self.put(
+            "CDHDR",
+            (objectclass, key[0], changenr),
+            when,
+            deletion_header(objectclass, key[0], changenr, when, tcode, username="MD_CLERK"),
+        )
+        for fname, (old, new) in changes.items():
+            item = {
+                "OBJECTCLAS": objectclass,
+                "OBJECTID": key[0],
+                "CHANGENR": changenr,
+                "TABNAME": table,
+                "TABKEY": tabkey(table, key),
+                "FNAME": fname,
+                "CHNGIND": "U",
+                "VALUE_NEW": new,
+                "VALUE_OLD": old,
+            }
+            self.put("CDPOS", (objectclass, key[0], changenr, table, item["TABKEY"], fname, "U"), when, item)
+
+    def flow(
+        self,
+        when: datetime,
+        preceding: tuple[str, str, str],
+        subsequent: tuple[str, str, str],
+        qty: Decimal,
+        value: Decimal = Decimal("0.00"),
+        currency: str = "",
+    ) -> tuple[str, ...]:
+        """Write the document flow (VBFA) row linking ``preceding`` to ``subsequent`` (each: document, item,
+        document category VBTYP) as SAP does when the subsequent document is created at ``when``."""
+        vbelv, posnv, vbtyp_v = preceding
+        vbeln, posnn, vbtyp_n = subsequent
+        local = when.astimezone(BUSINESS_TZ)
+        key = (vbelv, posnv, vbeln, posnn, vbtyp_n)
+        self.put(
+            "VBFA",
+            key,
+            when,
+            {
+                "VBELV": vbelv,
+                "POSNV": posnv,
+                "VBELN": vbeln,
+                "POSNN": posnn,
+                "VBTYP_N": vbtyp_n,
+                "VBTYP_V": vbtyp_v,
+                "RFMNG": qty,
+                "MEINS": "TO",
+                "RFWRT": value,
+                "WAERS": currency,
+                "ERDAT": local.strftime("%Y%m%d"),
+                "ERZET": local.strftime("%H%M%S"),
+            },
+        )
+        return key
+
+    def zterm_on(self, kunnr: str, day: date) -> str:
+        """The customer's payment terms (KNB1-ZTERM) in force on ``day``."""
+        zterm = ""
+        for effective, value in self.payment_terms[kunnr]:
+            if effective > day:
+                break
+            zterm = value
+        return zterm
 
     def latest(self, table: str, key: tuple[str, ...]) -> Row:
         """The most recently written version of a row (which must exist)."""

@@ -20,10 +20,20 @@ from o2c.simulate.catalog import (
     dats,
     money,
 )
-from o2c.simulate.contracts import Contracts
 from o2c.simulate.corrections import Corrections
+from o2c.simulate.lifting import ContractTerms, contract_truth
 from o2c.simulate.master import MasterData
-from o2c.simulate.model import BankDebit, Case, Payment, Shipment, SimConfig, World
+from o2c.simulate.model import (
+    BankDebit,
+    Case,
+    ContractTruth,
+    MasterDataChange,
+    OrderLineTruth,
+    Payment,
+    Shipment,
+    SimConfig,
+    World,
+)
 from o2c.simulate.orders import Orders
 
 __all__ = [
@@ -34,6 +44,9 @@ __all__ = [
     "TERMS",
     "BankDebit",
     "Case",
+    "ContractTruth",
+    "MasterDataChange",
+    "OrderLineTruth",
     "Payment",
     "Row",
     "Shipment",
@@ -46,8 +59,32 @@ __all__ = [
 ]
 
 
-class _Builder(MasterData, Contracts, Orders, BankNoise, Corrections):
-    """Every stage of the business, run in order by :func:`build_world`."""
+class _Builder(MasterData, Orders, BankNoise, Corrections):
+    """Every stage of the business, run in order by :func:`build_world` (``Orders`` includes the
+    contracts it calls off)."""
+
+    def build_contract_truth(self) -> list[ContractTruth]:
+        """The contracts' ground truth, from the ERP rows as written (corrections included)."""
+        return contract_truth(
+            (
+                ContractTerms(
+                    c.vbeln,
+                    c.customer["KUNNR"],
+                    c.product["MATNR"],
+                    c.plant,
+                    c.valid_from,
+                    c.valid_to,
+                    c.qty,
+                    c.tol,
+                    c.kind,
+                    c.predecessor,
+                )
+                for c in self.contract_book
+            ),
+            self.erp["VBAP"],
+            self.commit_times,
+            self.cfg.end,
+        )
 
 
 def build_world(cfg: SimConfig | None = None) -> World:
@@ -55,6 +92,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
     config = cfg or SimConfig()
     builder = _Builder(config)
     builder.build_master()
+    builder.build_master_changes()
     builder.build_contracts()
     builder.build_orders()
     builder.build_bank_debits()
@@ -73,4 +111,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
         reset_items=builder.reset_items,
         late_commits=builder.late_commits,
         credit_memos=builder.credit_memos,
+        contracts=builder.build_contract_truth(),
+        order_line_truth=builder.order_line_truth,
+        master_data_changes=builder.master_data_changes,
     )

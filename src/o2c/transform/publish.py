@@ -11,7 +11,10 @@ time) and the shadow table moved in (``alter table ... set schema``). In the sam
 what hangs on the live table is carried over (``o2c.transform.carry_over``): its grants (for a new mart,
 the schema's default privileges), and the views and materialized views that depend on it, in any schema,
 recreated with their definition, options, owner, grants, comments, indexes and triggers. Column comments
-come with the table: persist_docs wrote them on the shadow. Between builds the shadow holds a stub view per table mart
+come with the table: persist_docs wrote them on the shadow. Row-level security does not come with it:
+every published mart with a ``region`` column gets its region policy again in the same transaction
+(``o2c.bi.policies``), so BI roles limited to some regions never see a published table unfiltered.
+Between builds the shadow holds a stub view per table mart
 (``select * from marts.<mart>``), so a build that selects only some models still resolves its refs.
 
 **Incremental models** are a blue/green pair kept equal. The shadow copy persists between runs, so a build
@@ -45,7 +48,9 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
+from o2c.bi.policies import ensure_access_objects, protect_regions
 from o2c.config import Settings
+from o2c.sources.reference.holidays import YEARS_AHEAD, refresh_public_holidays
 from o2c.transform.build import DbtError, DbtResult, build
 from o2c.transform.carry_over import (
     CarryOverError,
@@ -118,6 +123,8 @@ class PublishResult:
     swapped: list[str] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)
     recreated_views: list[str] = field(default_factory=list)
+    region_protected: list[str] = field(default_factory=list)
+    """The published marts with a ``region`` column, whose row-level security policy was (re)applied."""
     reseeded: list[str] = field(default_factory=list)
     attempts: int = 0
     transaction_s: float = 0.0
@@ -144,6 +151,7 @@ def build_and_publish(
     or a test failed (nothing published) and :class:`PublishError` when publishing failed (nothing published).
     """
     with exclusive_build(url) as conn:
+        refresh_public_holidays(conn, through_year=as_of.year + YEARS_AHEAD)
         prepare_shadows(conn)
         try:
             result = build(as_of, url, settings, select, extra_vars)
@@ -238,6 +246,7 @@ def publish(
     result = PublishResult(as_of)
     if not marts:
         return result
+    ensure_access_objects(conn)  # what the marts' region policies call (o2c.bi.policies)
     for schema in sorted({m.replaced for m in marts}):
         _drop_replaced(conn, schema)  # what an interrupted publish left; then an empty schema to move into
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
@@ -334,6 +343,8 @@ def _publish_once(
         except CarryOverError as exc:
             raise PublishError(str(exc)) from exc
         result.recreated_views.append(f"{view.schema}.{view.name}")
+    # row-level security belongs to the table: a swapped-in mart gets its region policy before the commit
+    result.region_protected = protect_regions(conn, [(m.schema, m.name) for m in marts])
     for mart in marts:
         tracked = mart in by_key
         conn.execute(

@@ -5,6 +5,7 @@
 create schema if not exists raw_erp;
 create schema if not exists raw_logistics;
 create schema if not exists raw_bank;
+create schema if not exists raw_reference;
 create schema if not exists ops;
 create schema if not exists marts;
 -- raw_erp.* and raw_logistics.* tables are created by o2c.loading.land as sources first deliver them;
@@ -294,4 +295,16 @@ create table if not exists ops.pipeline_failure_alerts (
     send_error text,
     attempts integer not null default 0,
     alerted_at timestamptz not null default now()
+);
+
+-- Reference calendar (o2c.sources.reference.holidays, refreshed before every dbt build from the maintained
+-- `holidays` library): China's days off ('holiday') and weekend days worked ('working_day'); dim_dates reads it.
+create table if not exists raw_reference.public_holidays (
+    country_code text not null,
+    holiday_date date not null,
+    kind text not null check (kind in ('holiday', 'working_day')),
+    name text not null,
+    source text not null,
+    loaded_at timestamptz not null default now(),
+    primary key (country_code, holiday_date, kind)
 );

@@ -1,4 +1,8 @@
-{#- Grain: one row per billing document (invoice), as known at the as-of date. -#}
+{#- Grain: one row per billing document issued up to the as-of date (invoices, provisional and final invoices,
+    credit and debit memos, cancellations: billing_category from var billing_categories). Amounts are as
+    billed; signed_* carry the category's sign (credit memos and invoice cancellations negative), so that a
+    cancelled invoice and its cancellation net to zero. Owner rep and region are the customer's on the
+    invoice date (int_customer_history). -#}
 with
 
 invoices as (select * from {{ ref('stg_erp__billing_documents') }}),
@@ -7,7 +11,7 @@ invoice_items as (select * from {{ ref('stg_erp__billing_document_items') }}),
 
 customer_items as (select * from {{ ref('int_customer_items') }}),
 
-customers as (select * from {{ ref('int_customers') }}),
+customers as (select * from {{ ref('int_customer_history') }}),
 
 fx as (select * from {{ ref('int_fx_rates_daily') }}),
 
@@ -37,9 +41,12 @@ final as (
     select
         invoices.invoice_id,
         invoices.billing_type,
+        {{ billing_category('invoices.billing_type') }} as billing_category,
+        {{ billing_sign('invoices.billing_type') }} as amount_sign,
         invoices.invoice_date,
         invoices.customer_id,
         customers.owner_rep_id,
+        customers.region,
         lines.order_id,
         lines.delivery_id,
         lines.billed_qty,
@@ -50,6 +57,15 @@ final as (
         invoices.net_amount + invoices.tax_amount as gross_amount,
         round((invoices.net_amount + invoices.tax_amount) * fx.to_usd, 2) as gross_amount_usd,
         round((invoices.net_amount + invoices.tax_amount) * fx.to_cny, 2) as gross_amount_cny,
+        {{ billing_sign('invoices.billing_type') }} * (invoices.net_amount + invoices.tax_amount)
+            as signed_gross_amount,
+        {{ billing_sign('invoices.billing_type') }}
+        * round((invoices.net_amount + invoices.tax_amount) * fx.to_usd, 2) as signed_gross_amount_usd,
+        {{ billing_sign('invoices.billing_type') }}
+        * round((invoices.net_amount + invoices.tax_amount) * fx.to_cny, 2) as signed_gross_amount_cny,
+        fx.to_usd as usd_rate,
+        fx.to_cny as cny_rate,
+        fx.rate_date as fx_rate_date,
         invoices.payment_terms_code,
         receivable.net_due_date,
         case when receivable.clearing_date <= {{ as_of_date() }} then receivable.clearing_date end
@@ -59,7 +75,11 @@ final as (
     from invoices
     left join lines on invoices.invoice_id = lines.invoice_id
     left join receivable on invoices.invoice_id = receivable.invoice_id
-    left join customers on invoices.customer_id = customers.customer_id
+    left join customers
+        on
+            invoices.customer_id = customers.customer_id
+            and invoices.invoice_date >= customers.valid_from
+            and invoices.invoice_date < customers.valid_to
     left join fx on invoices.currency_code = fx.currency_code and invoices.invoice_date = fx.rate_date
     where invoices.invoice_date <= {{ as_of_date() }}
 )

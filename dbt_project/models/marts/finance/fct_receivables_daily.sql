@@ -3,8 +3,10 @@
     Shanghai), including late commits whose change time is before it; built from the items' states
     (int_customer_item_versions, the customer_item_states macro), not from the as-of staging. An item is
     open at d if its state at d's cutoff exists, it was posted by d and it is not cleared by d (clearing date
-    after d, as int_customer_items' open items). Owner rep (int_customers) and rates (int_fx_rates_daily,
-    the snapshot date's) are those known at the run that built the date.
+    after d, as int_customer_items' open items). Owner rep and region are the customer's on the snapshot date
+    (int_customer_history), rates the snapshot date's (int_fx_rates_daily), both as known at the run that
+    built the date. The daily snapshot is restated: a later run rebuilds any date that later landed data
+    changes (reporting_basis); fct_receivables_month_end keeps each month end as first reported.
 
     Incremental (DECISIONLOG.md, Warehouse): a run rebuilds whole dates, from the first date that what was
     landed since it was built changes (or the first date never built) to the as-of date; the plan
@@ -82,7 +84,7 @@ item_states as (
     {{ customer_item_states(in_play=in_play) }}
 ),
 
-customers as (select * from {{ ref('int_customers') }}),
+customers as (select * from {{ ref('int_customer_history') }}),
 
 fx as (
     select * from {{ ref('int_fx_rates_daily') }}
@@ -109,6 +111,7 @@ open_items as (
         customer_item_id,
         invoice_id,
         customer_id,
+        is_credit,
         currency_code,
         amount as open_amount,
         posting_date,
@@ -125,18 +128,32 @@ final as (
         open_items.customer_item_id,
         open_items.invoice_id,
         open_items.customer_id,
+        case
+            when not open_items.is_credit then 'debit'
+            when open_items.invoice_id is not null then 'credit_memo'
+            else 'unapplied_cash'
+        end as item_kind,
         customers.owner_rep_id,
+        customers.region,
         open_items.currency_code,
         open_items.open_amount,
         round(open_items.open_amount * fx.to_usd, 2) as open_amount_usd,
         round(open_items.open_amount * fx.to_cny, 2) as open_amount_cny,
+        fx.to_usd as usd_rate,
+        fx.to_cny as cny_rate,
+        fx.rate_date as fx_rate_date,
         open_items.posting_date,
         open_items.net_due_date,
         greatest(open_items.days_past_due, 0) as days_past_due,
         open_items.days_past_due > 0 as is_overdue,
-        {{ aging_bucket('open_items.days_past_due') }} as aging_bucket
+        {{ aging_bucket('open_items.days_past_due') }} as aging_bucket,
+        'restated' as reporting_basis
     from open_items
-    left join customers on open_items.customer_id = customers.customer_id
+    left join customers
+        on
+            open_items.customer_id = customers.customer_id
+            and open_items.snapshot_date >= customers.valid_from
+            and open_items.snapshot_date < customers.valid_to
     left join fx on open_items.currency_code = fx.currency_code and open_items.snapshot_date = fx.rate_date
 )
 

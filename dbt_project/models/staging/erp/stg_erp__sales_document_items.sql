@@ -21,6 +21,7 @@ final as (
         cast(untto as numeric) as under_delivery_tolerance_pct,
         nullif(vgbel, '') as reference_document_id,
         case when nullif(vgbel, '') is not null then vgbel || '-' || vgpos end as reference_item_id,
+        case when nullif(vgbel, '') is not null then vgpos end as reference_item_number,
         nullif(abgru, '') as rejection_reason_code,
         nullif(abgru, '') is not null as is_rejected,
         coalesce(nullif(trim(lfsta), ''), 'A') as delivery_status,

@@ -8,6 +8,7 @@ final as (
     select
         vbeln as sales_document_id,
         case vbtyp when 'G' then 'contract' when 'C' then 'order' else 'other' end as document_category,
+        vbtyp as document_category_code,
         auart as document_type,
         {{ sap_date('audat') }} as document_date,
         {{ sap_date('erdat') }} as created_date,

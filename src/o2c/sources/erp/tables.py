@@ -8,7 +8,9 @@ SAP extraction sees deletions in one of two ways:
 - **key reconciliation** for tables without change documents: the keys the source holds now are
   compared with those alive in the warehouse. Master data and open items (BSID) are small and are
   compared whole; cleared items (BSAD) only within a recent clearing-date range, since a clearing reset
-  (FBRA) reopens recent clearings. Reconciliation runs only when a run moves the watermark forward.
+  (FBRA) reopens recent clearings. The document flow (VBFA) is compared whole too: its rows go with the
+  document they lead to (a deleted order takes its contract → order rows along), and SAP keeps no change
+  document for them. Reconciliation runs only when a run moves the watermark forward.
 
 Billing documents are never deleted in SAP (they are cancelled), nor are rates or change documents.
 """
@@ -48,6 +50,9 @@ TABLES: tuple[ErpTable, ...] = (
     ErpTable("LIPS", ("VBELN", "POSNR"), "change_documents"),
     ErpTable("VBRK", ("VBELN",), "none"),
     ErpTable("VBRP", ("VBELN", "POSNR"), "none"),
+    # document flow rows are deleted with their subsequent document, and SAP writes no change document
+    # for VBFA itself: only key reconciliation sees those deletions
+    ErpTable("VBFA", ("VBELV", "POSNV", "VBELN", "POSNN", "VBTYP_N"), "reconcile"),
     ErpTable("BSID", ("BUKRS", "BELNR", "GJAHR", "BUZEI"), "reconcile"),
     ErpTable("BSAD", ("BUKRS", "BELNR", "GJAHR", "BUZEI"), "reconcile_cleared"),
     ErpTable("CDHDR", ("OBJECTCLAS", "OBJECTID", "CHANGENR"), "none"),

@@ -1,0 +1,137 @@
+"""Finance figures computed straight from the simulated ERP's rows (not from the warehouse's SQL), for tests
+that reconcile the marts against them: open items, aging buckets, monthly sales, countback DSO.
+
+Only the exchange rates come from the warehouse (``int_fx_rates_daily``, tested on its own in
+``test_fx_rates``): everything else is read from the ERP tables as the simulator holds them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from o2c.business_calendar import cutoff_for
+from o2c.simulate.model import World
+
+CENT = Decimal("0.01")
+BUCKETS = ("not_due", "d1_30", "d31_60", "d61_90", "d91_180", "over_180")
+SIGN_OF_BILLING_TYPE = {"F2": 1, "ZPRV": 1, "ZFIN": 1, "L2": 1, "G2": -1, "RE": -1, "S1": -1, "S2": 1}
+
+
+def sap_date(value: str) -> date | None:
+    return None if not value or value == "00000000" else datetime.strptime(value, "%Y%m%d").date()
+
+
+def cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    item_id: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    """signed: credit items negative"""
+    due: date
+    is_credit: bool
+    has_billing_document: bool
+
+
+def net_due(row: Mapping[str, object]) -> date:
+    """SAP NET_DUE_DATE_GET: a credit without invoice reference is due at its baseline; else ZBD3T, ZBD2T,
+    ZBD1T days after it, the last one set."""
+    baseline = sap_date(str(row["ZFBDT"]))
+    assert baseline is not None
+    if row["SHKZG"] == "H" and not str(row.get("REBZG") or "").strip():
+        return baseline
+    days = next((int(row[f]) for f in ("ZBD3T", "ZBD2T", "ZBD1T") if int(row[f] or 0) > 0), 0)
+    return date.fromordinal(baseline.toordinal() + days)
+
+
+def open_items(world: World, day: date, late_commits_arrived: bool) -> list[OpenItem]:
+    """The customer items open at the end of ``day``: posted by then, in BSID at its cutoff, or in BSAD with a
+    clearing date after it. ``late_commits_arrived``: see versions changed by the cutoff however late
+    committed (a date whose next nights were already extracted)."""
+    cutoff = cutoff_for(day)
+    items = []
+    for table in ("BSID", "BSAD"):
+        for row in world.erp_as_of(table, cutoff, by_change_time=late_commits_arrived):
+            posted = sap_date(str(row["BUDAT"]))
+            if posted is None or posted > day:
+                continue
+            if table == "BSAD":
+                cleared = sap_date(str(row["AUGDT"]))
+                if cleared is not None and cleared <= day:
+                    continue
+            sign = -1 if row["SHKZG"] == "H" else 1
+            items.append(
+                OpenItem(
+                    item_id="-".join(str(row[k]) for k in ("BUKRS", "GJAHR", "BELNR", "BUZEI")),
+                    customer_id=str(row["KUNNR"]),
+                    currency=str(row["WAERS"]),
+                    amount=sign * Decimal(str(row["WRBTR"])),
+                    due=net_due(row),
+                    is_credit=sign < 0,
+                    has_billing_document=bool(str(row.get("VBELN") or "").strip()),
+                )
+            )
+    return items
+
+
+def bucket(days_past_due: int) -> str:
+    for name, high in zip(BUCKETS, (0, 30, 60, 90, 180), strict=False):
+        if days_past_due <= high:
+            return name
+    return "over_180"
+
+
+def aging(
+    items: Sequence[OpenItem], day: date, to_usd: Mapping[str, Decimal]
+) -> dict[str, dict[str, Decimal]]:
+    """Per customer: USD per aging column (debit items by days past due; credit memos and unapplied cash
+    apart) and the total, each item converted and rounded to the cent first."""
+    out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for item in items:
+        usd = cents(item.amount * to_usd[item.currency])
+        if not item.is_credit:
+            column = bucket((day - item.due).days)
+        elif item.has_billing_document:
+            column = "credit_memo"
+        else:
+            column = "unapplied_cash"
+        out[item.customer_id][column] += usd
+        out[item.customer_id]["total"] += usd
+    return {customer: dict(columns) for customer, columns in out.items()}
+
+
+def monthly_sales_usd(
+    world: World, as_of: date, rates: Mapping[tuple[date, str], Decimal]
+) -> dict[date, Decimal]:
+    """Signed gross billed per month (first day) up to ``as_of``, USD at each document's date, cancelled
+    documents left out."""
+    sales: dict[date, Decimal] = defaultdict(Decimal)
+    for row in world.erp_as_of("VBRK", cutoff_for(as_of)):
+        billed = sap_date(str(row["FKDAT"]))
+        if billed is None or billed > as_of or row.get("FKSTO") == "X":
+            continue
+        sign = SIGN_OF_BILLING_TYPE.get(str(row["FKART"]), 1)
+        gross = Decimal(str(row["NETWR"])) + Decimal(str(row["MWSBK"]))
+        sales[billed.replace(day=1)] += sign * cents(gross * rates[(billed, str(row["WAERK"]))])
+    return dict(sales)
+
+
+def countback_dso(ar: Decimal, months: Sequence[tuple[int, Decimal]]) -> Decimal | None:
+    """Countback DSO: ``months`` are (days, sales) from the period's month backwards."""
+    if ar <= 0:
+        return Decimal(0)
+    remainder, days = ar, Decimal(0)
+    for month_days, sales in months:
+        covering = max(sales, Decimal(0))
+        if covering >= remainder:
+            return days + remainder / covering * month_days
+        remainder -= covering
+        days += month_days
+    return None
