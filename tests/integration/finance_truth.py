@@ -6,11 +6,13 @@ Only the exchange rates come from the warehouse (``int_fx_rates_daily``, tested 
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from o2c.business_calendar import cutoff_for
 from o2c.simulate.model import World
@@ -135,3 +137,56 @@ def countback_dso(ar: Decimal, months: Sequence[tuple[int, Decimal]]) -> Decimal
         remainder -= covering
         days += month_days
     return None
+
+
+def under_lifting_contracts(ground_truth: Path, day: date) -> set[str]:
+    """The simulator's ground truth: contracts under-lifting on ``day`` (contract_under_lifting.csv)."""
+    with (ground_truth / "contract_under_lifting.csv").open() as handle:
+        return {
+            row["contract_id"]
+            for row in csv.DictReader(handle)
+            if date.fromisoformat(row["from_date"]) <= day <= date.fromisoformat(row["to_date"])
+        }
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    is_on_time: bool
+    is_in_full: bool
+
+
+def delivered_line_outcomes(world: World, day: date) -> dict[str, LineOutcome]:
+    """Every order line delivered complete by ``day`` (VBAP LFSTA C at its cutoff), on time (its last goods
+    issue no later than the last confirmed schedule line's date) and in full (delivered quantity within the
+    line's UNTTO/UEBTO band), read from VBAK/VBAP/VBEP/LIKP/LIPS."""
+    cutoff = cutoff_for(day)
+    orders = {r["VBELN"] for r in world.erp_as_of("VBAK", cutoff) if r["VBTYP"] == "C"}
+    promised: dict[str, date] = {}
+    for r in world.erp_as_of("VBEP", cutoff):
+        if Decimal(str(r["BMENG"])) > 0:
+            key = f"{r['VBELN']}-{r['POSNR']}"
+            edatu = sap_date(str(r["EDATU"]))
+            assert edatu is not None
+            promised[key] = max(promised.get(key, edatu), edatu)
+    issued = {r["VBELN"]: sap_date(str(r["WADAT_IST"])) for r in world.erp_as_of("LIKP", cutoff)}
+    delivered: dict[str, Decimal] = defaultdict(Decimal)
+    last_issue: dict[str, date] = {}
+    for r in world.erp_as_of("LIPS", cutoff):
+        goods_issue = issued.get(r["VBELN"])
+        if goods_issue is None or goods_issue > day:
+            continue
+        key = f"{r['VGBEL']}-{r['VGPOS']}"
+        delivered[key] += Decimal(str(r["LFIMG"]))
+        last_issue[key] = max(last_issue.get(key, goods_issue), goods_issue)
+    outcomes = {}
+    for r in world.erp_as_of("VBAP", cutoff):
+        key = f"{r['VBELN']}-{r['POSNR']}"
+        if r["VBELN"] not in orders or (r.get("ABGRU") or "").strip() or r.get("LFSTA") != "C":
+            continue
+        ordered = Decimal(str(r["KWMENG"]))
+        low = ordered * (1 - Decimal(str(r["UNTTO"])) / 100)
+        high = ordered * (1 + Decimal(str(r["UEBTO"])) / 100)
+        outcomes[key] = LineOutcome(
+            is_on_time=last_issue[key] <= promised[key], is_in_full=low <= delivered[key] <= high
+        )
+    return outcomes

@@ -241,6 +241,52 @@ def test_open_orders_in_credit_exposure_match_the_order_lines(o2c_home, days) ->
         assert ar == receivables_ar == exposure_ar, customer
 
 
+def assert_contracts_match_the_ground_truth(conn: psycopg.Connection, sim: Simulation, day: date) -> None:
+    """fct_contracts' under-lifting contracts on ``day`` are exactly the simulator's (ground truth)."""
+    from tests.integration import finance_truth as truth
+
+    expected = truth.under_lifting_contracts(sim.dir / "ground_truth", day)
+    found = {
+        r[0]
+        for r in conn.execute("select contract_id from marts.fct_contracts where status = 'under_lifting'")
+    }
+    assert expected, f"the scenario must have an under-lifting contract on {day}"
+    assert found == expected, day
+
+
+def test_contracts_under_lifting_are_the_simulated_under_lifters(o2c_home, sim, days) -> None:
+    _, second = days
+    with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
+        assert_contracts_match_the_ground_truth(conn, sim, second)
+
+
+def test_late_and_short_lines_are_found_and_no_other(o2c_home, sim, days) -> None:
+    """fct_order_fulfillment's OTIF against the order lines read straight from the ERP (finance_truth), and
+    the simulator's injected quantity cases (QTY_TOLERANCE) are all among the lines not in full."""
+    from tests.integration import finance_truth as truth
+
+    _, second = days
+    expected = truth.delivered_line_outcomes(sim.world, second)
+    with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
+        rows = conn.execute(
+            "select order_line_id, is_on_time, is_in_full, is_otif, line_status from marts.fct_order_fulfillment"
+        ).fetchall()
+    delivered = {r[0]: truth.LineOutcome(r[1], r[2]) for r in rows if r[4] == "delivered"}
+    assert delivered == expected
+    assert all((r[3] is None) == (r[4] != "delivered") for r in rows), (
+        "OTIF is null exactly while not delivered"
+    )
+    late = {k for k, v in expected.items() if not v.is_on_time}
+    short = {k for k, v in expected.items() if not v.is_in_full}
+    assert late and short, "the scenario must have late and short lines"
+    injected = {
+        case.entity_key
+        for case in sim.world.cases
+        if case.rule_id == "QTY_TOLERANCE" and case.reference_date <= second
+    }
+    assert injected <= short
+
+
 def test_staging_equals_the_erp_it_was_loaded_from(o2c_home, sim, days) -> None:
     """After the second night, staging (built for it) holds exactly the ERP's rows, keys and content."""
     from o2c.reconcile import staging_vs_source
@@ -252,7 +298,7 @@ def test_staging_equals_the_erp_it_was_loaded_from(o2c_home, sim, days) -> None:
     assert [d for d in diffs if not d.ok] == []
 
 
-def test_backfilling_an_older_date_after_a_newer_one_works(o2c_home, days) -> None:
+def test_backfilling_an_older_date_after_a_newer_one_works(o2c_home, sim, days) -> None:
     first, second = days
     with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
         before = conn.execute("select count(*), sum(open_amount) from marts.fct_receivables_daily").fetchone()
@@ -260,6 +306,7 @@ def test_backfilling_an_older_date_after_a_newer_one_works(o2c_home, days) -> No
         # versions, yet the receivables of that day must still reconcile (dbt's singular test)
         earlier = first - timedelta(days=7)
         pipeline.build_marts(earlier, o2c_home)  # later snapshots stay; tests judge only up to the as-of date
+        assert_contracts_match_the_ground_truth(conn, sim, earlier)
         assert conn.execute("select max(as_of_date) from marts.fct_orders").fetchone()[0] == earlier
         assert conn.execute("select max(order_date) from marts.fct_orders").fetchone()[0] <= earlier
         pipeline.build_marts(second, o2c_home)
