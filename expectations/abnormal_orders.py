@@ -65,7 +65,9 @@ def build_suites(rules: dict[str, dict[str, Any]], as_of: str) -> list[SuiteSpec
             query=(
                 # numbers travel as text (exact; GX serialises Decimals very slowly); the tested
                 # columns keep a type GX can compare
-                "select order_line_id, order_id, null::text as invoice_id, customer_id, owner_rep_id, "
+                "select order_line_id, order_id, null::text as invoice_id, customer_id, "
+                # alerts go to whoever owns the customer now, not the owner on the order date
+                "current_owner_rep_id as owner_rep_id, "
                 "promised_date::text as promised_date, order_qty::text as order_qty, "
                 "delivered_qty::text as delivered_qty, "
                 "over_delivery_tolerance_pct::text as over_delivery_tolerance_pct, "

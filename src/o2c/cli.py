@@ -248,7 +248,12 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="simulate, load, transform, check and alert end to end")
-    d.add_argument("--days", type=int, default=120)
+    d.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="days of business up to 2026-09-28 (default: from 2023-09-01, 36 months of history)",
+    )
     d.add_argument("--nightly", type=int, default=3)
     d.add_argument("--seed", type=int, default=42)
     d.set_defaults(func=cmd_demo)

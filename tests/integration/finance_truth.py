@@ -53,33 +53,52 @@ def net_due(row: Mapping[str, object]) -> date:
     return date.fromordinal(baseline.toordinal() + days)
 
 
-def open_items(world: World, day: date, late_commits_arrived: bool) -> list[OpenItem]:
+def open_items(
+    world: World, day: date, late_commits_arrived: bool, first_load: date | None = None
+) -> list[OpenItem]:
     """The customer items open at the end of ``day``: posted by then, in BSID at its cutoff, or in BSAD with a
     clearing date after it. ``late_commits_arrived``: see versions changed by the cutoff however late
-    committed (a date whose next nights were already extracted)."""
+    committed (a date whose next nights were already extracted). ``first_load``: the date of the warehouse's
+    first extraction, which saw each row's latest version only; a clearing reset between ``day`` and then
+    (the item reopened and cleared again) is invisible to it, so such an item reads as of that load."""
     cutoff = cutoff_for(day)
-    items = []
+    hidden: set[tuple[str, ...]] = set()
+    if first_load is not None and day < first_load:
+        for item in world.reset_items:
+            key = tuple(item.split("-"))
+            reset_at = next(when for when, row in world.erp["BSAD"][key] if row is None)
+            if cutoff < reset_at <= cutoff_for(first_load):
+                hidden.add(key)
+    rows: list[tuple[str, Mapping[str, object]]] = []
     for table in ("BSID", "BSAD"):
         for row in world.erp_as_of(table, cutoff, by_change_time=late_commits_arrived):
-            posted = sap_date(str(row["BUDAT"]))
-            if posted is None or posted > day:
+            if tuple(str(row[k]) for k in ("BUKRS", "BELNR", "GJAHR", "BUZEI")) not in hidden:
+                rows.append((table, row))
+        if hidden and first_load is not None:
+            for row in world.erp_as_of(table, cutoff_for(first_load)):
+                if tuple(str(row[k]) for k in ("BUKRS", "BELNR", "GJAHR", "BUZEI")) in hidden:
+                    rows.append((table, row))
+    items = []
+    for table, row in rows:
+        posted = sap_date(str(row["BUDAT"]))
+        if posted is None or posted > day:
+            continue
+        if table == "BSAD":
+            cleared = sap_date(str(row["AUGDT"]))
+            if cleared is not None and cleared <= day:
                 continue
-            if table == "BSAD":
-                cleared = sap_date(str(row["AUGDT"]))
-                if cleared is not None and cleared <= day:
-                    continue
-            sign = -1 if row["SHKZG"] == "H" else 1
-            items.append(
-                OpenItem(
-                    item_id="-".join(str(row[k]) for k in ("BUKRS", "GJAHR", "BELNR", "BUZEI")),
-                    customer_id=str(row["KUNNR"]),
-                    currency=str(row["WAERS"]),
-                    amount=sign * Decimal(str(row["WRBTR"])),
-                    due=net_due(row),
-                    is_credit=sign < 0,
-                    has_billing_document=bool(str(row.get("VBELN") or "").strip()),
-                )
+        sign = -1 if row["SHKZG"] == "H" else 1
+        items.append(
+            OpenItem(
+                item_id="-".join(str(row[k]) for k in ("BUKRS", "GJAHR", "BELNR", "BUZEI")),
+                customer_id=str(row["KUNNR"]),
+                currency=str(row["WAERS"]),
+                amount=sign * Decimal(str(row["WRBTR"])),
+                due=net_due(row),
+                is_credit=sign < 0,
+                has_billing_document=bool(str(row.get("VBELN") or "").strip()),
             )
+        )
     return items
 
 
@@ -113,11 +132,11 @@ def monthly_sales_usd(
     world: World, as_of: date, rates: Mapping[tuple[date, str], Decimal]
 ) -> dict[date, Decimal]:
     """Signed gross billed per month (first day) up to ``as_of``, USD at each document's date, cancelled
-    documents left out."""
+    documents and cancellations (S1/S2) left out."""
     sales: dict[date, Decimal] = defaultdict(Decimal)
     for row in world.erp_as_of("VBRK", cutoff_for(as_of)):
         billed = sap_date(str(row["FKDAT"]))
-        if billed is None or billed > as_of or row.get("FKSTO") == "X":
+        if billed is None or billed > as_of or row.get("FKSTO") == "X" or row["FKART"] in ("S1", "S2"):
             continue
         sign = SIGN_OF_BILLING_TYPE.get(str(row["FKART"]), 1)
         gross = Decimal(str(row["NETWR"])) + Decimal(str(row["MWSBK"]))
@@ -190,3 +209,25 @@ def delivered_line_outcomes(world: World, day: date) -> dict[str, LineOutcome]:
             is_on_time=last_issue[key] <= promised[key], is_in_full=low <= delivered[key] <= high
         )
     return outcomes
+
+
+def master_data_timelines(ground_truth: Path, through: date) -> dict[tuple[str, str], list[tuple[date, str]]]:
+    """Per (customer, field) that changed by ``through``: [(from_date, value)], the first from
+    date.min (the value before the first change), from the simulator's master_data_changes.csv."""
+    changes: dict[tuple[str, str], list[tuple[date, str, str]]] = defaultdict(list)
+    with (ground_truth / "master_data_changes.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            effective = date.fromisoformat(row["effective_date"])
+            if effective <= through:
+                changes[(row["customer_id"], row["field"])].append(
+                    (effective, row["old_value"], row["new_value"])
+                )
+    timelines = {}
+    for key, steps in changes.items():
+        steps.sort()
+        timelines[key] = [(date.min, steps[0][1]), *((day, new) for day, _, new in steps)]
+    return timelines
+
+
+def value_on(timeline: list[tuple[date, str]], day: date) -> str:
+    return [value for start, value in timeline if start <= day][-1]

@@ -154,13 +154,13 @@ def test_aging_reconciles_with_the_erp_open_items_on_every_date(o2c_home, sim, d
     a mid-month date and the as-of date, every customer's buckets, credit memos and total, to the cent."""
     from tests.integration import finance_truth as truth
 
-    _, second = days
+    first, second = days
     world = sim.world
     dates = [date(second.year, second.month, 1) - timedelta(days=1), second - timedelta(days=9), second]
     with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
         rates = usd_rates(conn)
         for day in dates:
-            items = truth.open_items(world, day, late_commits_arrived=day < second)
+            items = truth.open_items(world, day, late_commits_arrived=day < second, first_load=first)
             expected = truth.aging(items, day, {c: rates[(day, c)] for c in {i.currency for i in items}})
             columns = [*truth.BUCKETS, "credit_memo", "unapplied_cash", "total"]
             rows = conn.execute(
@@ -193,7 +193,7 @@ def test_dso_of_the_closed_month_matches_the_erp(o2c_home, sim, days) -> None:
             "select min(month_start) from marts.fct_dso_monthly where grain = 'company'"
         ).fetchone()[0]
     sales = truth.monthly_sales_usd(world, second, rates)
-    items = truth.open_items(world, month_end, late_commits_arrived=True)
+    items = truth.open_items(world, month_end, late_commits_arrived=True, first_load=days[0])
     ar = sum((truth.cents(i.amount * rates[(month_end, i.currency)]) for i in items), Decimal(0))
     assert row is not None and row[0] == sales[month_start] and row[1] == ar
     assert row[2] == (ar / sales[month_start] * month_end.day).quantize(truth.CENT)
@@ -209,7 +209,8 @@ def test_dso_of_the_closed_month_matches_the_erp(o2c_home, sim, days) -> None:
 
 def test_open_orders_in_credit_exposure_match_the_order_lines(o2c_home, days) -> None:
     """fct_credit_exposure's open orders on the as-of date = fct_orders' open quantity x price (USD, within a
-    cent per line: exposure rounds each line), and its AR = the customer's open items."""
+    cent per line: exposure rounds each line), lines on prepayment terms (ZPRE) left out, and its AR = the
+    customer's open items."""
     _, second = days
     with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
         per_customer = conn.execute(
@@ -219,7 +220,9 @@ def test_open_orders_in_credit_exposure_match_the_order_lines(o2c_home, days) ->
                 from marts.fct_orders as o
                 join intermediate.int_fx_rates_daily as fx
                     on fx.currency_code = o.currency_code and fx.rate_date = %(day)s
-                where not o.is_rejected and o.open_qty > 0
+                left join staging.stg_erp__sales_document_terms as terms
+                    on terms.sales_document_id = o.order_id and terms.item_number = o.item_number
+                where not o.is_rejected and o.open_qty > 0 and terms.payment_terms_code is distinct from 'ZPRE'
                 group by o.customer_id
             ),
             receivables as (
@@ -285,6 +288,51 @@ def test_late_and_short_lines_are_found_and_no_other(o2c_home, sim, days) -> Non
         if case.rule_id == "QTY_TOLERANCE" and case.reference_date <= second
     }
     assert injected <= short
+
+
+def test_customer_history_and_facts_follow_the_stated_master_data_changes(o2c_home, sim, days) -> None:
+    """Owner, credit limit and payment terms change on stated dates (ground truth). The first load saw only
+    each row's latest version: dim_customers must still hold every step (from the change documents), and
+    the receivables and invoices of each date carry that date's owner."""
+    from tests.integration import finance_truth as truth
+
+    _, second = days
+    timelines = truth.master_data_timelines(sim.dir / "ground_truth", second)
+    assert {field for _, field in timelines} == {"credit_limit", "owner_rep_id", "payment_terms_code"}
+    column = {
+        "credit_limit": "credit_limit::text",
+        "owner_rep_id": "owner_rep_id",
+        "payment_terms_code": "payment_terms_code",
+    }
+    checked = {"fct_receivables_daily": 0, "fct_invoices": 0}
+    """facts dated before an owner change (where today's owner would be wrong)"""
+    with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
+        for (customer, field), timeline in timelines.items():
+            rows = conn.execute(
+                f"select valid_from, valid_to, {column[field]} from marts.dim_customers "
+                "where customer_id = %s order by valid_from",
+                (customer,),
+            ).fetchall()
+            for start, end, value in rows:
+                for day in {start, end - timedelta(days=1)}:
+                    if day <= second:
+                        assert value == truth.value_on(timeline, day), (customer, field, day, rows)
+            starts = {start for start, _, _ in rows}
+            assert {start for start, _ in timeline[1:]} <= starts, (customer, field, rows)
+            if field != "owner_rep_id":
+                continue
+            for table, date_column in (
+                ("fct_receivables_daily", "snapshot_date"),
+                ("fct_invoices", "invoice_date"),
+            ):
+                facts = conn.execute(
+                    f"select {date_column}, owner_rep_id from marts.{table} where customer_id = %s",
+                    (customer,),
+                ).fetchall()
+                wrong = [(day, rep) for day, rep in facts if rep != truth.value_on(timeline, day)]
+                assert not wrong, (table, customer, wrong[:3])
+                checked[table] += sum(1 for day, _ in facts if day < timeline[1][0])
+    assert all(checked.values()), checked
 
 
 def test_staging_equals_the_erp_it_was_loaded_from(o2c_home, sim, days) -> None:

@@ -206,8 +206,9 @@ def test_spot_orders_have_no_contract_and_are_a_share_of_the_lines(world) -> Non
 
 def test_document_flow_links_every_call_off_delivery_and_invoice(world) -> None:
     """VBFA at every night: contract → call-off (G→C) for each call-off line, order → delivery (C→J) for
-    each delivery item, delivery → invoice (J→M) for each invoice item, invoice → credit memo (M→O) for
-    each credit memo; and no link outlives the document it leads to (deleted copies take theirs along)."""
+    each delivery item, delivery → invoice (J→M) for each invoice item, invoice → credit memo, debit memo or
+    cancellation (M→O, M→P, M→N) for each memo or cancellation item; and no link outlives the document it
+    leads to (deleted copies take theirs along)."""
     cfg = world.config
     checked: Counter[str] = Counter()
     for day in [*_days(cfg)[::7], cfg.end]:
@@ -226,14 +227,17 @@ def test_document_flow_links_every_call_off_delivery_and_invoice(world) -> None:
                 assert flow is not None and flow["RFMNG"] == line["KWMENG"], (vbeln, posnr)
         for row in world.erp_as_of("LIPS", cutoff):
             expected.add((row["VGBEL"], row["VGPOS"], row["VBELN"], row["POSNR"], "CJ"))
+        billing = {r["VBELN"]: r for r in world.erp_as_of("VBRK", cutoff)}
         for row in world.erp_as_of("VBRP", cutoff):
-            expected.add((row["VGBEL"], row["VGPOS"], row["VBELN"], row["POSNR"], "JM"))
-        memos = {r["VBELN"] for r in world.erp_as_of("VBRK", cutoff) if r["FKART"] == "G2"}
+            category = billing[row["VBELN"]]["VBTYP"]
+            assert (row["VGTYP"], category) in {("J", "M"), ("M", "N"), ("M", "O"), ("M", "P")}, row
+            expected.add((row["VGBEL"], row["VGPOS"], row["VBELN"], row["POSNR"], row["VGTYP"] + category))
+        memos = {r["VBELN"] for r in billing.values() if r["FKART"] == "G2"}
         credit_flows = {k for k in flows if k[4] == "MO"}
         assert {k[2] for k in credit_flows} == memos
-        assert set(flows) - credit_flows == expected
+        assert set(flows) == expected
         checked.update(k[4] for k in flows)
-    assert {"GC", "CJ", "JM", "MO"} <= set(checked), checked
+    assert {"GC", "CJ", "JM", "MO", "MN"} <= set(checked), checked
     assert world.deleted_orders, "mistaken copies exist, and their links went with them (above)"
 
 

@@ -7,9 +7,11 @@ one deliberately corrupted file the ground truth lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property, partial
 from pathlib import Path
 
 from lxml import etree
@@ -63,10 +65,17 @@ class DayStatement:
 
 @dataclass
 class BankFile:
+    """A file the banks send. Its bytes are rendered when first read (``content``): listing three years of
+    files (names, days, kinds) costs no rendering, and each advance renders only the files it delivers."""
+
     name: str
     day: date
-    content: bytes
+    render: Callable[[], bytes] = field(repr=False, compare=False)
     kind: str = "normal"  # normal | corrupt | resend | duplicate
+
+    @cached_property
+    def content(self) -> bytes:
+        return self.render()
 
 
 def statements(world: World) -> list[DayStatement]:
@@ -204,24 +213,26 @@ def bank_files(world: World) -> list[BankFile]:
         if bad_day == stmt.day and stmt.currency == "CNY":
             # the bank's first transmission is broken (closing balance does not add up); a corrected
             # resend arrives the next morning under another name
-            files.append(BankFile(name, stmt.day, render(stmt, stmt.closing + Decimal("100.00")), "corrupt"))
+            files.append(
+                BankFile(name, stmt.day, partial(render, stmt, stmt.closing + Decimal("100.00")), "corrupt")
+            )
             files.append(
                 BankFile(
                     name.replace(f".{ext}", f"_R1.{ext}"),
                     stmt.day + timedelta(days=1),
-                    render(stmt),
+                    partial(render, stmt),
                     "resend",
                 )
             )
             continue
-        files.append(BankFile(name, stmt.day, render(stmt)))
+        files.append(BankFile(name, stmt.day, partial(render, stmt)))
         if bad_day is not None and stmt.day == bad_day + timedelta(days=7) and stmt.currency == "USD":
             # the same statement sent twice under two names: must load once
             files.append(
                 BankFile(
                     name.replace(f".{ext}", f"_COPY.{ext}"),
                     stmt.day + timedelta(days=1),
-                    render(stmt),
+                    partial(render, stmt),
                     "duplicate",
                 )
             )

@@ -155,7 +155,56 @@ FX_QUOTES = [
 a currency (HKD) that reaches the reference currency only through another currency (CNY)."""
 
 TERMS = {"Z030": 30, "Z060": 60, "Z090": 90, "ZLC0": 10}
-"""Payment terms: T/T 30/60/90 days net, and L/C at sight (paid on presentation, 10 days allowed)."""
+"""The payment terms a customer master gets at creation and may change to (KNB1-ZTERM): T/T 30/60/90 days
+net from the invoice date, and L/C at sight. Net days of each; :data:`PAYMENT_TERMS` says from when."""
+
+
+class PaymentTerm(NamedTuple):
+    """A payment term as the trader's SAP configures it (OBB8): what the baseline date (ZFBDT) is and how
+    many net days (ZBD1T) follow it."""
+
+    code: str
+    baseline: str
+    """``invoice``: the invoice date; ``bl``: the bill of lading (on-board) date, i.e. the shipment's actual
+    departure; ``prepayment``: the invoice date of an invoice billed when the delivery is created, before
+    goods issue"""
+    net_days: int
+    text: str
+
+
+PAYMENT_TERMS = {
+    t.code: t
+    for t in (
+        PaymentTerm("Z030", "invoice", 30, "T/T 30 days net from invoice date"),
+        PaymentTerm("Z060", "invoice", 60, "T/T 60 days net from invoice date"),
+        PaymentTerm("Z090", "invoice", 90, "T/T 90 days net from invoice date"),
+        PaymentTerm("ZB30", "bl", 30, "T/T 30 days net from B/L date"),
+        PaymentTerm("ZB60", "bl", 60, "T/T 60 days net from B/L date"),
+        PaymentTerm("ZLC0", "bl", 10, "L/C at sight: documents presented after B/L, paid within 10 days"),
+        PaymentTerm("ZLU9", "bl", 90, "L/C usance 90 days from B/L date"),
+        PaymentTerm("ZPRE", "prepayment", 2, "prepayment: invoice at delivery creation, paid before loading"),
+    )
+}
+"""Every payment term on customers and orders. ``ZPRE`` is the prepayment term (dbt var
+``prepayment_terms``); ZLC0 and ZLU9 are letters of credit (exposure on the issuing bank)."""
+
+TRADE_TERMS_SHARE = {"ZB30": 0.10, "ZB60": 0.05, "ZLU9": 0.06, "ZPRE": 0.08}
+"""Share of customers whose master (KNB1-ZTERM) carries a trade term other than :data:`TERMS` from go-live;
+each appears at least :data:`TRADE_TERMS_MINIMUM` times (enough customers permitting)."""
+TRADE_TERMS_MINIMUM = 2
+
+BILLING_CATEGORIES = {
+    "F2": "invoice",
+    "ZPRV": "provisional",
+    "ZFIN": "final",
+    "G2": "credit_memo",
+    "RE": "credit_memo",
+    "L2": "debit_memo",
+    "S1": "cancellation",
+    "S2": "cancellation",
+}
+"""Billing type (FKART) → category, as dbt var ``billing_categories`` (dbt_project.yml) has it: for the
+ground truth. The simulator writes F2, ZPRV, L2, G2 and S1."""
 
 RULE_ORDER_OVERDUE = "ORD_OVERDUE"
 RULE_QTY_TOLERANCE = "QTY_TOLERANCE"

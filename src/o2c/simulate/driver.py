@@ -4,7 +4,15 @@ State lives in ``<sim_dir>``: ``scenario.json`` (seed and range), ``clock.json``
 bank-file delivery registry, and ``ground_truth/`` which only tests and the demo's scorecard read:
 
 - ``cases.csv``: the injected abnormal cases (rule, entity, reference date, last date expected);
-- ``payments.csv``, ``bank_files.csv``: every customer payment and bank file, with the invoice it pays;
+- ``payments.csv``, ``bank_files.csv``: every customer payment and bank file, with the invoice it pays
+  (``invoice_id``: the one invoice it pays in full; blank for a partial, residual or combined payment),
+  its kind, every billing document and customer item it cleared, its clearing document and, for a partial
+  payment, the residual item it left;
+- ``invoices.csv``: every billing document (invoice, provisional invoice, debit and credit memo,
+  cancellation) with its order lines, amount, payment terms, baseline and net due date, customer items,
+  the document it refers to and the cancellation that cancelled it;
+- ``formula_pricing.csv``: every formula-priced delivery: B/L date, quotational period, provisional and
+  final price, the difference and the memo that billed it;
 - ``contracts.csv``: every contract, its lifting plan kind, the first date it is under-lifting (blank:
   never, up to the last simulated day), how many days, its largest gap in % of the threshold, the
   quantity called off by the end and the contract it renews; ``contract_under_lifting.csv``: every period
@@ -19,6 +27,7 @@ bank-file delivery registry, and ``ground_truth/`` which only tests and the demo
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -44,6 +53,7 @@ class Simulation:
         self.scenario_file = self.dir / "scenario.json"
         self.clock_file = self.dir / "clock.json"
         self._world: World | None = None
+        self._api_process: subprocess.Popen[bytes] | None = None
 
     # -- scenario -------------------------------------------------------------------------------
     def init(
@@ -102,6 +112,14 @@ class Simulation:
 
     # -- ground truth -----------------------------------------------------------------------------
     def write_ground_truth(self) -> None:
+        from o2c.simulate.catalog import BILLING_CATEGORIES
+
+        def _cell(value: object) -> object:
+            """A CSV cell: a tuple as its items joined by spaces, ``None`` as blank."""
+            if isinstance(value, tuple):
+                return " ".join(str(v) for v in value)
+            return "" if value is None else value
+
         out = self.dir / "ground_truth"
         out.mkdir(parents=True, exist_ok=True)
         world = self.world
@@ -127,7 +145,95 @@ class Simulation:
             fields = list(asdict(world.payments[0])) if world.payments else []
             writer.writerow(fields)
             for payment in world.payments:
-                writer.writerow([getattr(payment, f) for f in fields])
+                writer.writerow([_cell(getattr(payment, f)) for f in fields])
+        _write_csv(
+            out / "invoices.csv",
+            [
+                "invoice_id",
+                "billing_type",
+                "billing_category",
+                "document_category",
+                "customer_id",
+                "order_line_ids",
+                "delivery_id",
+                "invoice_date",
+                "amount",
+                "currency",
+                "terms",
+                "baseline",
+                "net_due_date",
+                "customer_items",
+                "reason",
+                "references",
+                "cancelled_by",
+                "cancelled_on",
+            ],
+            (
+                [
+                    i.invoice_id,
+                    i.billing_type,
+                    BILLING_CATEGORIES.get(i.billing_type, "invoice"),
+                    i.document_category,
+                    i.customer_id,
+                    _cell(i.order_line_ids),
+                    i.delivery_id or "",
+                    i.invoice_date.isoformat(),
+                    i.amount,
+                    i.currency,
+                    i.terms,
+                    _iso(i.baseline),
+                    _iso(i.net_due_date),
+                    _cell(i.customer_items),
+                    i.reason,
+                    i.references or "",
+                    i.cancelled_by or "",
+                    _iso(i.cancelled_on),
+                ]
+                for i in world.invoices
+            ),
+        )
+        _write_csv(
+            out / "formula_pricing.csv",
+            [
+                "order_line_id",
+                "delivery_id",
+                "provisional_invoice_id",
+                "bl_date",
+                "qp_rule",
+                "qp_from",
+                "qp_to",
+                "qty",
+                "currency",
+                "premium_pct",
+                "provisional_price",
+                "final_price",
+                "settled_on",
+                "difference",
+                "memo_id",
+                "memo_type",
+            ],
+            (
+                [
+                    f.order_line_id,
+                    f.delivery_id,
+                    f.provisional_invoice_id,
+                    f.bl_date.isoformat(),
+                    f.qp_rule,
+                    f.qp_from.isoformat(),
+                    f.qp_to.isoformat(),
+                    f.qty,
+                    f.currency,
+                    f.premium_pct,
+                    f.provisional_price,
+                    _cell(f.final_price),
+                    _iso(f.settled_on),
+                    _cell(f.difference),
+                    f.memo_id or "",
+                    f.memo_type or "",
+                ]
+                for f in world.formula_pricing
+            ),
+        )
         with (out / "bank_files.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["file_name", "day", "kind"])
@@ -271,6 +377,12 @@ class Simulation:
             "late_call_offs": sum(1 for line in world.order_line_truth if line.kind == "late_call_off"),
             "spot_order_lines": sum(1 for line in world.order_line_truth if line.kind == "spot"),
             "master_data_changes": len(world.master_data_changes),
+            "billing_documents": len(world.invoices),
+            "cancelled_invoices": sum(1 for i in world.invoices if i.cancelled_by),
+            "formula_priced_deliveries": len(world.formula_pricing),
+            "final_price_memos": sum(1 for f in world.formula_pricing if f.memo_id),
+            "combined_payments": sum(1 for p in world.payments if p.kind == "combined"),
+            "partial_payments": sum(1 for p in world.payments if p.kind == "partial"),
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
 
@@ -289,7 +401,7 @@ class Simulation:
         url = erp_url(self.settings)
         ensure_database(url)
         with psycopg.connect(url) as conn:
-            counts = materialize(conn, self.world, cutoff)
+            counts = materialize(conn, self.world, cutoff, self.fingerprint())
         tmp = self.clock_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"now": cutoff.isoformat(), "business_date": business_date.isoformat()}))
         tmp.replace(self.clock_file)
@@ -302,6 +414,16 @@ class Simulation:
             "erp_rows": sum(counts.values()),
             "bank_files_dropped": len(dropped),
         }
+
+    def fingerprint(self) -> str:
+        """The scenario and the code that builds its world: equal fingerprints mean the same world, so the
+        ERP database can move from one cutoff to another by the rows that changed in between."""
+        digest = hashlib.sha256(self.scenario_file.read_bytes())
+        package = Path(__file__).resolve().parents[1]
+        for source in sorted(package.rglob("*.py")):
+            digest.update(source.relative_to(package).as_posix().encode())
+            digest.update(source.read_bytes())
+        return digest.hexdigest()
 
     # -- logistics API process ----------------------------------------------------------------------
     @property
@@ -327,8 +449,10 @@ class Simulation:
             )
         return True
 
-    def start_api(self) -> None:
-        """Start the logistics API in the background (idempotent)."""
+    def start_api(self, wait: bool = True) -> None:
+        """Start the logistics API in the background (idempotent). It builds the world before it listens,
+        which takes about a minute for three years: with ``wait=False`` this returns at once and
+        :meth:`wait_api` waits for it later (the demo lands the bank files meanwhile)."""
         if self.api_running():
             return
         log = (self.dir / "logistics_api.log").open("ab")
@@ -346,12 +470,22 @@ class Simulation:
             },
         )
         self.api_pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + 60
+        self._api_process = process
+        if wait:
+            self.wait_api()
+
+    def wait_api(self, timeout: float | None = None) -> None:
+        """Wait until the API answers; an error if its process exits or it takes longer than ``timeout``
+        (default: two minutes plus a second per simulated day, the time to build the world on a busy
+        machine)."""
+        limit = timeout if timeout is not None else 120 + self.config().days
+        deadline = time.monotonic() + limit
+        process = self._api_process
         while not self.api_running():
-            if process.poll() is not None:
+            if process is not None and process.poll() is not None:
                 raise RuntimeError(f"the logistics API exited; see {self.dir / 'logistics_api.log'}")
             if time.monotonic() > deadline:
-                raise RuntimeError("the logistics API did not come up within 60 s")
+                raise RuntimeError(f"the logistics API did not come up within {limit:.0f} s")
             time.sleep(0.2)
 
     def stop_api(self) -> bool:

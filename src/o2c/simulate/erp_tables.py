@@ -7,6 +7,8 @@ extraction (SLT/ODP) adds to every row: the ERP extractor reads incrementally on
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 D = "varchar(8)"  # SAP DATS
 Q = "numeric(15,3)"  # quantity
 A = "numeric(17,2)"  # amount
@@ -132,6 +134,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("ABGRU", "varchar(2)"),
         ("LFSTA", "varchar(1)"),
         ("ERDAT", D),
+        # the trader's append structure for formula pricing (SAP CPE keeps it in the formula of the price
+        # condition; a custom ZZ append on the item is the common way to make it reportable):
+        # ZZPRTYP 'F' = formula-priced (NETPR is the provisional price), blank = fixed price;
+        # ZZQPRULE the quotational period ('M': the B/L month, 'M+1': the month after it);
+        # ZZPREMP the contract premium over the QP's average benchmark, in % of the benchmark
+        ("ZZPRTYP", "varchar(1)"),
+        ("ZZQPRULE", "varchar(4)"),
+        ("ZZPREMP", "numeric(7,2)"),
     ],
     "VBKD": [
         ("VBELN", "varchar(10)"),
@@ -180,6 +190,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("FKSTO", "varchar(1)"),
         ("BUKRS", "varchar(4)"),
         ("ERDAT", D),
+        # document category: M invoice, N invoice cancellation, O credit memo, P debit memo
+        ("VBTYP", "varchar(1)"),
+        # a cancellation's cancelled billing document
+        ("SFAKN", "varchar(10)"),
     ],
     "VBRP": [
         ("VBELN", "varchar(10)"),
@@ -192,9 +206,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("AUPOS", "varchar(6)"),
         ("VGBEL", "varchar(10)"),
         ("VGPOS", "varchar(6)"),
+        # category of the reference document VGBEL: J delivery (invoices), M invoice (memos, cancellations)
+        ("VGTYP", "varchar(1)"),
     ],
     # document flow: preceding document/item -> subsequent document/item (contract -> call-off order G->C,
-    # order -> delivery C->J, delivery -> invoice J->M, invoice -> credit memo M->O); ERDAT/ERZET: created
+    # order -> delivery C->J, delivery -> invoice J->M, invoice -> credit memo M->O, debit memo M->P,
+    # cancellation M->N); ERDAT/ERZET: created
     "VBFA": [
         ("VBELV", "varchar(10)"),
         ("POSNV", "varchar(6)"),
@@ -261,3 +278,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "BSID": ("BUKRS", "BELNR", "GJAHR", "BUZEI"),
     "BSAD": ("BUKRS", "BELNR", "GJAHR", "BUZEI"),
 }
+
+DEFAULTS: dict[str, dict[str, object]] = {
+    "VBAP": {"ZZPRTYP": "", "ZZQPRULE": "", "ZZPREMP": Decimal("0.00")},
+}
+"""Values of appended fields for rows written without them (SAP initialises a new field: blank, zero)."""

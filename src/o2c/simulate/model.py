@@ -4,6 +4,7 @@ ground-truth cases, plus the views of them "as of" a moment that the simulated s
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -141,7 +142,77 @@ class Payment:
     remittance: str
     end_to_end_id: str
     invoice_id: str | None
+    """the one invoice whose item(s) this payment clears in full; ``None`` for a combined, partial or
+    residual payment (``invoice_ids`` lists what it pays)"""
     customer_id: str
+    kind: str = "full"
+    """full (one invoice's item), partial (part of an item: a residual item stays open), residual (pays a
+    residual item), combined (several invoices' items, credit memos deducted, under one clearing)"""
+    invoice_ids: tuple[str, ...] = ()
+    """every billing document whose customer items the payment clears (credit memos deducted included)"""
+    cleared_items: tuple[str, ...] = ()
+    """the customer items (BUKRS-GJAHR-BELNR-BUZEI) cleared by this payment's clearing document"""
+    clearing_document: str = ""
+    """the clearing (payment) document, BSAD-AUGBL of every item cleared"""
+    residual_item: str = ""
+    """for a partial payment: the residual item it left open (posted in the payment document)"""
+
+
+@dataclass
+class InvoiceTruth:
+    """A billing document (VBRK) as billed, with its payment terms and what became of it."""
+
+    invoice_id: str
+    billing_type: str
+    """FKART: F2 invoice, ZPRV provisional invoice, L2 debit memo, G2 credit memo, S1 cancellation"""
+    document_category: str
+    """VBRK-VBTYP: M invoice, N cancellation, O credit memo, P debit memo"""
+    customer_id: str
+    order_line_ids: tuple[str, ...]
+    delivery_id: str | None
+    invoice_date: date
+    amount: Decimal
+    currency: str
+    terms: str
+    """VBRK-ZTERM (the order's terms)"""
+    baseline: date | None
+    """the baseline date (ZFBDT) of its customer items; ``None`` when it posts none"""
+    net_due_date: date | None
+    """the latest net due date of its customer items (instalments: the last one)"""
+    customer_items: tuple[str, ...] = ()
+    reason: str = ""
+    """why a memo or cancellation was issued: quality_claim, final_price, reissue"""
+    references: str | None = None
+    """the billing document a memo or cancellation refers to (VBRP-VGBEL, VBFA preceding document)"""
+    cancelled_by: str | None = None
+    cancelled_on: date | None = None
+
+
+@dataclass
+class FormulaPricing:
+    """A formula-priced delivery: provisional invoice at the order's (provisional) price, final price from
+    the quotational period's benchmark, and the difference memo."""
+
+    order_line_id: str
+    delivery_id: str
+    provisional_invoice_id: str
+    bl_date: date
+    qp_rule: str
+    qp_from: date
+    qp_to: date
+    qty: Decimal
+    currency: str
+    premium_pct: Decimal
+    provisional_price: Decimal
+    """per MT, VBAP-NETPR ÷ KPEIN: the order month's benchmark in the order currency plus the premium"""
+    final_price: Decimal | None = None
+    """per MT: the QP's average benchmark (USD) at the QP's last day's rate, plus the premium; ``None`` while the
+    QP is open or the settlement falls after the simulated range"""
+    settled_on: date | None = None
+    difference: Decimal | None = None
+    """qty × (final − provisional), to the cent: the memo's amount (signed: negative is a credit)"""
+    memo_id: str | None = None
+    memo_type: str | None = None
 
 
 @dataclass
@@ -218,25 +289,59 @@ class World:
     contracts: list[ContractTruth] = field(default_factory=list)
     order_line_truth: list[OrderLineTruth] = field(default_factory=list)
     master_data_changes: list[MasterDataChange] = field(default_factory=list)
+    invoices: list[InvoiceTruth] = field(default_factory=list)
+    """every billing document: invoices, provisional invoices, memos, cancellations"""
+    formula_pricing: list[FormulaPricing] = field(default_factory=list)
 
-    def erp_as_of(self, table: str, cutoff: datetime, by_change_time: bool = False) -> list[Row]:
+    def erp_as_of(
+        self,
+        table: str,
+        cutoff: datetime,
+        by_change_time: bool = False,
+        keys: Iterable[tuple[str, ...]] | None = None,
+    ) -> list[Row]:
         """Rows of ``table`` as the ERP held them at ``cutoff`` (deleted rows omitted): the versions
         committed by then. With ``by_change_time``, versions *changed* by then, however late committed:
-        the state a warehouse should show for that cutoff once every late commit has arrived."""
+        the state a warehouse should show for that cutoff once every late commit has arrived. With ``keys``,
+        only the rows of those keys (the simulated ERP applies a night's changes without rewriting the rest)."""
+        late = {} if by_change_time else self._late_commits(table)
+        versions_by_key = self.erp[table]
+        selected = versions_by_key if keys is None else [k for k in keys if k in versions_by_key]
         rows: list[Row] = []
-        for key in sorted(self.erp[table]):
+        for key in sorted(selected):
+            delays = late.get(key)
             current: tuple[datetime, Row | None] | None = None
-            for version in self.erp[table][key]:
-                visible_at = (
-                    version[0]
-                    if by_change_time
-                    else self.commit_times.get((table, key, version[0]), version[0])
-                )
-                if visible_at <= cutoff and (current is None or version[0] >= current[0]):
+            for version in versions_by_key[key]:
+                changed_at = version[0]
+                visible_at = delays.get(changed_at, changed_at) if delays else changed_at
+                if visible_at <= cutoff and (current is None or changed_at >= current[0]):
                     current = version
             if current is not None and current[1] is not None:
                 rows.append({**current[1], "CHANGED_AT": current[0]})
         return rows
+
+    def erp_keys_changed(self, table: str, since: datetime, cutoff: datetime) -> set[tuple[str, ...]]:
+        """Keys of ``table`` with a version that became visible (was committed) after one of the two moments
+        and by the other: the only rows whose state at ``cutoff`` can differ from their state at ``since``."""
+        low, high = min(since, cutoff), max(since, cutoff)
+        late = self._late_commits(table)
+        changed: set[tuple[str, ...]] = set()
+        for key, versions in self.erp[table].items():
+            delays = late.get(key)
+            for changed_at, _ in versions:
+                visible_at = delays.get(changed_at, changed_at) if delays else changed_at
+                if low < visible_at <= high:
+                    changed.add(key)
+                    break
+        return changed
+
+    def _late_commits(self, table: str) -> dict[tuple[str, ...], dict[datetime, datetime]]:
+        """``commit_times`` of ``table``: key -> change time -> commit time (a few per cent of versions)."""
+        late: dict[tuple[str, ...], dict[datetime, datetime]] = {}
+        for (name, key, changed_at), committed in self.commit_times.items():
+            if name == table:
+                late.setdefault(key, {})[changed_at] = committed
+        return late
 
     def shipments_as_of(self, cutoff: datetime) -> list[dict[str, Any]]:
         """Each shipment's latest version at ``cutoff``, with its plan history up to then (``plan_revisions``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -134,10 +135,12 @@ class Orders(Contracts, Billing):
                 self.protected_orders.add(vbeln)
             bench = self.price_for(product, day, currency)
             band = cfg.price_band_pct / 100
-            price_injected = rng.random() < cfg.price_deviation_rate
+            qp_rule = self.qp_rule(contract) if contract is not None else None
+            # a formula-priced line's price is provisional: the benchmark plus the contract premium, no case
+            price_injected = rng.random() < cfg.price_deviation_rate and qp_rule is None
             kpein = 1
             boundary = None
-            if not price_injected and currency == "USD":
+            if not price_injected and currency == "USD" and qp_rule is None:
                 if self.take("price_at_band", 0.003):
                     boundary = "at"
                 elif self.take("price_one_unit_beyond_band", 0.003):
@@ -155,7 +158,7 @@ class Orders(Contracts, Billing):
                 off = Decimal(str(round(rng.uniform(0.15, 0.30), 4))) * rng.choice([1, -1])
                 price_case = f"price {off:+.1%} off the benchmark"
             else:
-                if contract is None:
+                if contract is None or qp_rule is not None:
                     off = spec.premium
                 else:
                     off = spec.premium + Decimal(str(round(rng.uniform(-0.5, 0.5) * float(band), 4)))
@@ -196,8 +199,13 @@ class Orders(Contracts, Billing):
                     "ABGRU": "",
                     "LFSTA": "A",
                     "ERDAT": dats(day),
+                    "ZZPRTYP": "F" if qp_rule else "",
+                    "ZZQPRULE": qp_rule or "",
+                    "ZZPREMP": (spec.premium * 100).quantize(Decimal("0.01")) if qp_rule else Decimal("0.00"),
                 },
             )
+            if qp_rule is not None:
+                terms = {**terms, "QP_RULE": qp_rule, "PREMIUM": spec.premium}
             flow = None
             if contract is not None:
                 flow = self.flow(
@@ -417,10 +425,10 @@ class Orders(Contracts, Billing):
     ) -> None:
         """Deliver the line in ``parts`` ((share of the line, goods issue date); a share of 0 is the
         remainder); ``stuck``: only the parts listed are ever delivered, the line stays open. ``terms``:
-        the line's product, plant, tolerance and payment terms (see :class:`LineSpec`)."""
+        the line's product, plant, tolerance and payment terms (see :class:`LineSpec`), and for a
+        formula-priced line its QP rule and premium. Each delivery is shipped (``ship``) and billed."""
         cfg, rng = self.cfg, self.rng
         tol = terms["TOL"] / 100
-        first_issue = parts[0][1]
         last_issue = parts[-1][1]
         if stuck:
             deviation = Decimal(0)
@@ -456,7 +464,6 @@ class Orders(Contracts, Billing):
             )
         plant = terms["PLANT"]
         remaining = total
-        first: tuple[str, datetime, Decimal] | None = None
         for index, (share, goods_issue) in enumerate(parts):
             last = index == len(parts) - 1
             delivered = remaining if last and not stuck else (qty * share).quantize(THREE)
@@ -500,13 +507,75 @@ class Orders(Contracts, Billing):
                 issued,
                 {**self.latest("VBAP", (vbeln, posnr)), "LFSTA": "C" if complete else "B"},
             )
-            if first is None:
-                first = (lieferung, issued, delivered)
-            self.build_invoice(customer, vbeln, posnr, lieferung, terms, delivered, price, goods_issue)
-        assert first is not None
-        lieferung, issued, delivered = first
-        goods_issue = first_issue
-        # the forwarder: gate-in, 0-3 plan revisions before departure, departed (ETA re-estimated), arrived
+            # each delivery sails on a shipment of its own: the first on the one booked with the order, a
+            # later one on a shipment booked when the delivery is created
+            if index == 0:
+                booking = base_body
+            else:
+                shipment, booking = self.book_shipment(base_body, index, picked, goods_issue, customer)
+            bl_date = self.ship(customer, shipment, booking, lieferung, issued, delivered, goods_issue)
+            self.build_invoice(
+                customer,
+                vbeln,
+                posnr,
+                lieferung,
+                terms,
+                delivered,
+                price,
+                goods_issue,
+                picked,
+                issued,
+                bl_date,
+            )
+
+    def qp_rule(self, contract: Contract) -> str | None:
+        """The quotational period rule of a contract's call-offs: ``None`` for a fixed-price contract, else
+        ``M`` (the B/L month's average benchmark) or ``M+1`` (the month after it). Drawn once per contract
+        from a stream of its own; a quarter of the contracts are formula-priced, at least three (the first
+        ``M``, then ``M+1``) in any scenario."""
+        if contract.vbeln not in self.qp_rules:
+            draw = random.Random(f"{self.cfg.seed}:pricing:{contract.vbeln}")  # noqa: S311 - a simulation
+            rule = None
+            count = self.quota["formula_contract"]
+            if count < 3 or draw.random() < 0.25:
+                rule = ("M", "M+1", "M")[count] if count < 3 else draw.choice(["M", "M+1", "M+1"])
+                self.quota["formula_contract"] += 1
+            self.qp_rules[contract.vbeln] = rule
+        return self.qp_rules[contract.vbeln]
+
+    def book_shipment(
+        self, first: dict[str, Any], index: int, picked: datetime, goods_issue: date, customer: Row
+    ) -> tuple[Shipment, dict[str, Any]]:
+        """Book a shipment for the line's ``index``-th delivery (from 0) when the delivery is created: ETD
+        planned the day after its goods issue; the id is the line's first shipment's with ``-<n>``."""
+        shipment = Shipment(f"{first['shipment_id']}-{index + 1}")
+        self.shipments.append(shipment)
+        booked = picked + timedelta(hours=1)
+        etd_plan = goods_issue + timedelta(days=1)
+        body = dict(
+            first,
+            shipment_id=shipment.shipment_id,
+            etd_planned=etd_plan.isoformat(),
+            eta_planned=(etd_plan + timedelta(days=customer["PORT"][1])).isoformat(),
+            created_at=booked.isoformat().replace("+00:00", "Z"),
+            events=[{"code": "BOOKED", "at": booked.isoformat()}],
+        )
+        shipment.add(booked, body)
+        return shipment, body
+
+    def ship(
+        self,
+        customer: Row,
+        shipment: Shipment,
+        base_body: dict[str, Any],
+        lieferung: str,
+        issued: datetime,
+        delivered: Decimal,
+        goods_issue: date,
+    ) -> date:
+        """The forwarder carries a delivery: gate-in, 0-3 plan revisions before departure, departed (ETA
+        re-estimated), arrived. Returns the on-board date (the actual departure): the B/L date."""
+        cfg, rng = self.cfg, self.rng
         etd = goods_issue + timedelta(days=rng.randint(1, 3))
         eta = etd + timedelta(days=customer["PORT"][1] + rng.randint(-1, 2))
         steps: list[tuple[datetime, dict[str, Any], str | None]] = [
@@ -589,3 +658,4 @@ class Orders(Contracts, Billing):
             event = changes.pop("event")
             body = dict(body, **changes, events=[*body["events"], event])
             shipment.add(when, body, plan_reason)
+        return etd

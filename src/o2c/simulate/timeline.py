@@ -9,10 +9,12 @@ from decimal import Decimal
 
 from o2c.business_calendar import BUSINESS_TZ
 from o2c.simulate.catalog import Row
-from o2c.simulate.erp_tables import KEYS, TABLES
+from o2c.simulate.erp_tables import DEFAULTS, KEYS, TABLES
 from o2c.simulate.model import (
     BankDebit,
     Case,
+    FormulaPricing,
+    InvoiceTruth,
     MasterDataChange,
     OrderLineTruth,
     Payment,
@@ -107,6 +109,10 @@ class Timeline:
         """orders the corrections leave alone (no mistaken copy): their contract's ground truth is exact"""
         self.order_line_truth: list[OrderLineTruth] = []
         self.master_data_changes: list[MasterDataChange] = []
+        self.invoice_truth: list[InvoiceTruth] = []
+        self.formula_pricing: list[FormulaPricing] = []
+        self.qp_rules: dict[str, str | None] = {}
+        """per contract: its call-offs' quotational period rule (``None``: fixed price)"""
 
     # -- helpers ------------------------------------------------------------------------------
     def put(
@@ -120,6 +126,9 @@ class Timeline:
         """Write a version of a row changed at ``when`` (``None`` deletes it). A version ``committed`` later
         than ``when`` (a long transaction, replication lag) becomes visible only then, with its older
         ``CHANGED_AT``. Deleting a row of a document table writes its change document, as SAP does."""
+        defaults = DEFAULTS.get(table)
+        if defaults is not None and row is not None and not defaults.keys() <= row.keys():
+            row = {**defaults, **row}
         self.erp[table].setdefault(key, []).append((when, row))
         if committed is not None and committed > when:
             self.commit_times[(table, key, when)] = committed
@@ -228,6 +237,10 @@ class Timeline:
 
     def price_for(self, product: Row, day: date, currency: str) -> Decimal:
         """The month's benchmark in ``currency`` at the day's rate (``MasterData`` provides it)."""
+        raise NotImplementedError
+
+    def fx_rate(self, day: date, from_currency: str, to_currency: str) -> Decimal:
+        """Units of ``to_currency`` per 1 ``from_currency`` on ``day`` (``MasterData`` provides it)."""
         raise NotImplementedError
 
     def take(self, kind: str, rate: float, minimum: int = 2) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from o2c.simulate.bank_noise import BankNoise
 from o2c.simulate.catalog import (
+    PAYMENT_TERMS,
     RULE_AR_OVERDUE,
     RULE_ORDER_OVERDUE,
     RULE_PRICE_BAND,
@@ -27,6 +28,8 @@ from o2c.simulate.model import (
     BankDebit,
     Case,
     ContractTruth,
+    FormulaPricing,
+    InvoiceTruth,
     MasterDataChange,
     OrderLineTruth,
     Payment,
@@ -37,6 +40,7 @@ from o2c.simulate.model import (
 from o2c.simulate.orders import Orders
 
 __all__ = [
+    "PAYMENT_TERMS",
     "RULE_AR_OVERDUE",
     "RULE_ORDER_OVERDUE",
     "RULE_PRICE_BAND",
@@ -45,6 +49,8 @@ __all__ = [
     "BankDebit",
     "Case",
     "ContractTruth",
+    "FormulaPricing",
+    "InvoiceTruth",
     "MasterDataChange",
     "OrderLineTruth",
     "Payment",
@@ -86,17 +92,36 @@ class _Builder(MasterData, Orders, BankNoise, Corrections):
             self.cfg.end,
         )
 
+    def name_reset_repayments(self) -> None:
+        """A payment sent again after a clearing reset (``Corrections``) clears the item it reopened: say so
+        in its ground truth (cleared items, clearing document) like every other payment's."""
+        reset = {}
+        for item in self.reset_items:
+            bukrs, belnr, gjahr, buzei = item.split("-")
+            row = self.erp["BSAD"][(bukrs, belnr, gjahr, buzei)][-1][1]
+            if row is not None:
+                reset[(str(row["VBELN"]), str(row["AUGDT"]))] = (f"{bukrs}-{gjahr}-{belnr}-{buzei}", row)
+        for payment in self.payments:
+            found = reset.get((payment.invoice_id or "", dats(payment.booking_date)))
+            if not payment.cleared_items and found is not None:
+                payment.cleared_items = (found[0],)
+                payment.invoice_ids = (str(found[1]["VBELN"]),)
+                payment.clearing_document = str(found[1]["AUGBL"])
+
 
 def build_world(cfg: SimConfig | None = None) -> World:
     """The whole simulated business, deterministic for ``cfg.seed``."""
     config = cfg or SimConfig()
     builder = _Builder(config)
     builder.build_master()
+    builder.assign_trade_terms()
     builder.build_master_changes()
     builder.build_contracts()
     builder.build_orders()
+    builder.build_payments()
     builder.build_bank_debits()
     builder.build_corrections()
+    builder.name_reset_repayments()
     return World(
         config=config,
         erp=builder.erp,
@@ -114,4 +139,6 @@ def build_world(cfg: SimConfig | None = None) -> World:
         contracts=builder.build_contract_truth(),
         order_line_truth=builder.order_line_truth,
         master_data_changes=builder.master_data_changes,
+        invoices=builder.invoice_truth,
+        formula_pricing=builder.formula_pricing,
     )

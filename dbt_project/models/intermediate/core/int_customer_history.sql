@@ -3,9 +3,12 @@
     country (KNA1), sales region (from the country, var customer_regions), payment terms (KNB1, company code
     1000), credit limit (KNKK, control area 1000) and owning sales rep (KNVP, partner function VE in sales org
     1000). A change becomes valid on the business date whose cutoff first sees it (erp_history). valid_to is
-    exclusive; the current row's is 9999-12-31. The first row starts at the customer's creation date
+    exclusive; the current row's is 9999-12-31. Values before a landed version come from SAP's change
+    documents (int_customer_field_changes): a first load, or a night with several changes, lands only a row's
+    latest version, and CDPOS keeps each step with its old value (macro field_value below). The first row starts at the customer's creation date
     (KNA1 ERDAT) or its first known change, whichever is earlier. A customer deleted in the ERP (a KNA1
     tombstone) ends there. -#}
+
 with
 
 general as (
@@ -27,6 +30,8 @@ owners as (
     where vkorg = '1000' and parvw = 'VE'
 ),
 
+field_changes as (select * from {{ ref('int_customer_field_changes') }}),
+
 boundaries as (
     select
         kunnr,
@@ -47,6 +52,11 @@ boundaries as (
         kunnr,
         valid_from_date
     from owners
+    union
+    select
+        customer_id as kunnr,
+        change_date as valid_from_date
+    from field_changes
 ),
 
 segments as (
@@ -59,23 +69,26 @@ segments as (
     from boundaries
 ),
 
-states as (
+version_states as (
     select
         segments.kunnr as customer_id,
         segments.valid_from_date,
         segments.valid_to_date,
-        general.name1 as customer_name,
-        general.name2 as customer_name_zh,
-        general.land1 as country_code,
-        general.regio as region_code,
-        general.ort01 as city,
-        {{ customer_region('general.land1') }} as region,
+        general.valid_to_date as general_valid_to,
+        company_codes.valid_to_date as company_code_valid_to,
+        credit_limits.valid_to_date as credit_limit_valid_to,
+        owners.valid_to_date as owner_valid_to,
+        general.name1,
+        general.name2,
+        general.land1,
+        general.regio,
+        general.ort01,
         {{ sap_date('general.erdat') }} as created_date,
         coalesce(general.loevm = 'X', false) as is_flagged_for_deletion,
-        nullif(company_codes.zterm, '') as payment_terms_code,
-        cast(credit_limits.klimk as numeric) as credit_limit,
+        nullif(company_codes.zterm, '') as zterm,
+        credit_limits.klimk,
         credit_limits.waers as credit_limit_currency_code,
-        nullif(owners.pernr, '') as owner_rep_id
+        nullif(owners.pernr, '') as pernr
     from segments
     inner join general
         on
@@ -103,6 +116,48 @@ states as (
             and not owners._is_deleted
 ),
 
+
+states as (
+    select
+        version_states.customer_id,
+        version_states.valid_from_date,
+        version_states.valid_to_date,
+        {{ customer_field_value('KNA1', 'NAME1', 'name1', 'general_valid_to') }} as customer_name,
+        {{ customer_field_value('KNA1', 'NAME2', 'name2', 'general_valid_to') }} as customer_name_zh,
+        {{ customer_field_value('KNA1', 'LAND1', 'land1', 'general_valid_to') }} as country_code,
+        {{ customer_field_value('KNA1', 'REGIO', 'regio', 'general_valid_to') }} as region_code,
+        {{ customer_field_value('KNA1', 'ORT01', 'ort01', 'general_valid_to') }} as city,
+        version_states.created_date,
+        version_states.is_flagged_for_deletion,
+        {{ customer_field_value('KNB1', 'ZTERM', 'zterm', 'company_code_valid_to') }} as payment_terms_code,
+        {{ customer_field_value('KNKK', 'KLIMK', 'klimk', 'credit_limit_valid_to') }} as credit_limit_text,
+        version_states.credit_limit_currency_code,
+        {{ customer_field_value('KNVP', 'PERNR', 'pernr', 'owner_valid_to') }} as owner_rep_id
+    from version_states
+),
+
+with_region as (
+    select
+        customer_id,
+        valid_from_date,
+        valid_to_date,
+        customer_name,
+        customer_name_zh,
+        country_code,
+        region_code,
+        city,
+        created_date,
+        is_flagged_for_deletion,
+        payment_terms_code,
+        case
+            when credit_limit_text ~ '^ *-?[0-9]+([.][0-9]*)? *$' then cast(credit_limit_text as numeric)
+        end as credit_limit,
+        credit_limit_currency_code,
+        owner_rep_id,
+        {{ customer_region('country_code') }} as region
+    from states
+),
+
 -- consecutive periods with the same attributes (a change to a field not tracked here) are one period
 hashed as (
     select
@@ -122,7 +177,7 @@ hashed as (
             credit_limit_currency_code,
             owner_rep_id
         )) as attributes_hash
-    from states
+    from with_region
 ),
 
 changes as (

@@ -13,7 +13,7 @@ with
 
 invoices as (
     select * from {{ ref('fct_invoices') }}
-    where not is_cancelled and billing_category <> 'cancellation'
+    where not is_cancelled_pair
 ),
 
 receivables as (select * from {{ ref('fct_receivables_daily') }}),

@@ -71,8 +71,16 @@ final as (
         case when receivable.clearing_date <= {{ as_of_date() }} then receivable.clearing_date end
             as cleared_date,
         coalesce(receivable.is_open, false) as is_open,
-        invoices.is_cancelled
+        invoices.is_cancelled,
+        invoices.cancelled_invoice_id,
+        cancellations.invoice_id as cancelled_by_invoice_id,
+        -- both halves of a cancelled pair (their signed amounts net to zero): left out of sales (DSO)
+        invoices.is_cancelled or invoices.cancelled_invoice_id is not null as is_cancelled_pair
     from invoices
+    left join invoices as cancellations
+        on
+            invoices.invoice_id = cancellations.cancelled_invoice_id
+            and cancellations.invoice_date <= {{ as_of_date() }}
     left join lines on invoices.invoice_id = lines.invoice_id
     left join receivable on invoices.invoice_id = receivable.invoice_id
     left join customers

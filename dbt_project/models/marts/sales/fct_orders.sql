@@ -2,7 +2,8 @@
     The promise is the confirmed date: the last schedule line with a confirmed quantity (BMENG), not the
     requested date of line 0001. A line is delivered when SAP's delivery status (VBAP-LFSTA) says
     complete ('C'); partial goods issues accumulate until then, so an undelivered remainder stays
-    overdue and the quantity tolerance is judged only on the complete line. -#}
+    overdue and the quantity tolerance is judged only on the complete line. owner_rep_id and region are the
+    customer's on the order date; current_owner_rep_id is the owner on the as-of date (who alerts go to). -#}
 with
 
 items as (select * from {{ ref('stg_erp__sales_document_items') }}),
@@ -17,7 +18,7 @@ invoice_items as (select * from {{ ref('stg_erp__billing_document_items') }}),
 
 invoices as (select * from {{ ref('stg_erp__billing_documents') }}),
 
-customers as (select * from {{ ref('int_customers') }}),
+customers as (select * from {{ ref('int_customer_history') }}),
 
 benchmarks as (select * from {{ ref('stg_erp__benchmark_prices') }}),
 
@@ -109,6 +110,8 @@ final as (
         lines.order_date,
         lines.customer_id,
         customers.owner_rep_id,
+        current_customers.owner_rep_id as current_owner_rep_id,
+        customers.region,
         lines.product_id,
         lines.plant_id,
         lines.reference_document_id as contract_id,
@@ -162,7 +165,16 @@ final as (
         billed.billed_amount,
         {{ as_of_date() }} as as_of_date
     from lines
-    left join customers on lines.customer_id = customers.customer_id
+    left join customers
+        on
+            lines.customer_id = customers.customer_id
+            and lines.order_date >= customers.valid_from
+            and lines.order_date < customers.valid_to
+    left join customers as current_customers
+        on
+            lines.customer_id = current_customers.customer_id
+            and {{ as_of_date() }} >= current_customers.valid_from
+            and {{ as_of_date() }} < current_customers.valid_to
     left join promised on lines.sales_item_id = promised.sales_item_id
     left join delivered on lines.sales_item_id = delivered.sales_item_id
     left join billed on lines.sales_item_id = billed.sales_item_id

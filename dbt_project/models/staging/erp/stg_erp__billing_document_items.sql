@@ -15,7 +15,10 @@ final as (
         matnr as product_id,
         aubel || '-' || aupos as sales_item_id,
         aubel as order_id,
-        vgbel as delivery_id
+        case when coalesce(nullif(trim(vgtyp), ''), 'J') = 'J' then vgbel end as delivery_id,
+        nullif(trim(vgbel), '') as reference_document_id,
+        case when nullif(trim(vgbel), '') is not null then vgbel || '-' || vgpos end as reference_item_id,
+        coalesce(nullif(trim(vgtyp), ''), 'J') as reference_category_code
     from items
 )
 

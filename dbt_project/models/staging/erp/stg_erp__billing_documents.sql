@@ -15,7 +15,15 @@ final as (
         cast(mwsbk as numeric) as tax_amount,
         zterm as payment_terms_code,
         coalesce(fksto = 'X', false) as is_cancelled,
-        bukrs as company_code
+        bukrs as company_code,
+        nullif(trim(vbtyp), '') as document_category_code,
+        case vbtyp
+            when 'M' then 'invoice'
+            when 'N' then 'invoice_cancellation'
+            when 'O' then 'credit_memo'
+            when 'P' then 'debit_memo'
+        end as document_category,
+        nullif(trim(sfakn), '') as cancelled_invoice_id
     from headers
 )
 

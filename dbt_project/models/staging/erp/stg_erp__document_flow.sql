@@ -1,7 +1,7 @@
 {#- Document flow (VBFA): which document (item) each sales, delivery and billing document (item) follows.
     Written by the simulated ERP for contract -> call-off order (G -> C), order -> delivery (C -> J),
-    delivery -> invoice (J -> M) and invoice -> credit memo (M -> O). A row is deleted with the document
-    it leads to (key reconciliation sees that: o2c.sources.erp.tables). -#}
+    delivery -> invoice (J -> M) and invoice -> credit memo, debit memo, cancellation (M -> O, P, N). A row
+    is deleted with the document it leads to (key reconciliation sees that: o2c.sources.erp.tables). -#}
 with
 
 flows as (

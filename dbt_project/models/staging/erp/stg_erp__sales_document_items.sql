@@ -26,6 +26,9 @@ final as (
         nullif(abgru, '') is not null as is_rejected,
         coalesce(nullif(trim(lfsta), ''), 'A') as delivery_status,
         {{ sap_date('erdat') }} as created_date,
+        coalesce(zzprtyp = 'F', false) as is_formula_priced,
+        case when zzprtyp = 'F' then nullif(trim(zzqprule), '') end as quotational_period_rule,
+        case when zzprtyp = 'F' then cast(zzpremp as numeric) end as formula_premium_pct,
         cast(changed_at as timestamptz) as changed_at
     from items
 )
