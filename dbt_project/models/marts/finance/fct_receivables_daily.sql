@@ -15,6 +15,7 @@
 {{
     config(
         materialized='incremental',
+        on_schema_change='append_new_columns',
         incremental_strategy='replace_snapshot_dates',
         unique_key=['snapshot_date', 'customer_item_id'],
         indexes=[{'columns': ['snapshot_date', 'customer_item_id'], 'unique': true}],
