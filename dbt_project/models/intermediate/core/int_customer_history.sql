@@ -7,7 +7,9 @@
     documents (int_customer_field_changes): a first load, or a night with several changes, lands only a row's
     latest version, and CDPOS keeps each step with its old value (macro field_value below). The first row starts at the customer's creation date
     (KNA1 ERDAT) or its first known change, whichever is earlier. A customer deleted in the ERP (a KNA1
-    tombstone) ends there. -#}
+    tombstone) ends there. A table (a few rows per customer): facts join it by customer and date range, and as a
+    view its change-document lookups would run again for every fact row. -#}
+{{ config(materialized='table', indexes=[{'columns': ['customer_id', 'valid_from'], 'unique': true}]) }}
 
 with
 
