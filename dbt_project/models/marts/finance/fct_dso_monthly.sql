@@ -63,7 +63,7 @@ countback as (
         period_month as month_start,
         days_walked + (period_ar_usd - subtracted_usd) / covering_sales_usd * days_in_month as dso_countback
     from walk
-    where covering_sales_usd >= period_ar_usd - subtracted_usd
+    where covering_sales_usd > 0 and covering_sales_usd >= period_ar_usd - subtracted_usd
     order by grain asc, grain_id asc, period_month asc, month_start desc
 ),
 
