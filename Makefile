@@ -30,7 +30,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced ## create the environment from the lock file (uv)
 
-demo: install ## simulate 120 days, run o2c_nightly through Airflow, print the summary
+demo: install ## simulate 3 years (36 months of history), run o2c_nightly through Airflow, print the summary
 	$(O2C) demo
 
 test: install lint typecheck ## lint, type-check and run the whole test suite

@@ -33,9 +33,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -449,10 +450,9 @@ class Simulation:
             )
         return True
 
-    def start_api(self, wait: bool = True) -> None:
-        """Start the logistics API in the background (idempotent). It builds the world before it listens,
-        which takes about a minute for three years: with ``wait=False`` this returns at once and
-        :meth:`wait_api` waits for it later (the demo lands the bank files meanwhile)."""
+    def start_api(self) -> None:
+        """Start the logistics API in a background process (idempotent). It builds its world before it
+        listens: a minute or more for three years of business (see :meth:`wait_api`)."""
         if self.api_running():
             return
         log = (self.dir / "logistics_api.log").open("ab")
@@ -471,8 +471,7 @@ class Simulation:
         )
         self.api_pid_file.write_text(str(process.pid))
         self._api_process = process
-        if wait:
-            self.wait_api()
+        self.wait_api()
 
     def wait_api(self, timeout: float | None = None) -> None:
         """Wait until the API answers; an error if its process exits or it takes longer than ``timeout``
@@ -487,6 +486,28 @@ class Simulation:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the logistics API did not come up within {limit:.0f} s")
             time.sleep(0.2)
+
+    def serve_api_in_thread(self) -> Callable[[], None] | None:
+        """Serve the logistics API from this process's world, in a thread, unless this simulation's API
+        already answers (``start-api``). Returns the function that stops it (``None`` if it was served
+        already). The demo does this: it has built the world already, and a second process would build it
+        again while the bank files land."""
+        if self.api_running():
+            return None
+        if not self.clock_file.exists():
+            raise RuntimeError("the simulation clock is not set: run `o2c simulate advance` first")
+        from o2c.simulate.logistics_api import LogisticsAPI, make_server
+
+        server = make_server(LogisticsAPI(self.world, self.clock_file), self.api_port())
+        thread = threading.Thread(target=server.serve_forever, name="logistics-api", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+        return stop
 
     def stop_api(self) -> bool:
         if not self.api_pid_file.exists():

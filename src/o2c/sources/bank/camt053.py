@@ -80,19 +80,24 @@ def _local(element: Element) -> str:
 
 
 def _kids(element: Element | None, name: str) -> list[Element]:
-    """Direct children with the given local name."""
+    """Direct children with the given local name (an element's tag is ``{namespace}local`` or ``local``;
+    comments and processing instructions have no string tag)."""
     if element is None:
         return []
-    return [c for c in element if isinstance(c.tag, str) and _local(c) == name]
+    return [c for c in element if isinstance(c.tag, str) and c.tag.rpartition("}")[2] == name]
 
 
 def _kid(element: Element | None, *path: str) -> Element | None:
     """The first element along a path of local names, or None."""
     for name in path:
-        found = _kids(element, name)
-        if not found:
+        if element is None:
             return None
-        element = found[0]
+        for child in element:
+            if isinstance(child.tag, str) and child.tag.rpartition("}")[2] == name:
+                element = child
+                break
+        else:
+            return None
     return element
 
 

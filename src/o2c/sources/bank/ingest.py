@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,7 +40,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from o2c.config import Settings, load_settings
-from o2c.loading.land import RawTable, land_batch
+from o2c.loading.land import RawTable, ensure_table, land_batch
 from o2c.sources.bank.model import BankFileError, BankStatement, ParsedBankFile
 from o2c.sources.bank.parse import parse_bank_file
 from o2c.warehouse.locks import BANK_INBOX, lock_entity
@@ -222,6 +224,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+READ_AHEAD = 2
+"""Files read and parsed ahead of the one landing (:meth:`BankIngest.ingest`)."""
+Read = tuple[str, ParsedBankFile | Exception]
+"""A file's SHA-256 and what parsing it gave: the statements, or the exception it raised."""
+
+
+def _read(path: Path) -> Read | None:
+    """Read and parse a file (``None``: it is gone). A parse error is returned, not raised, so that it is
+    handled in the file's turn: a duplicate is not parsed at all, a bad file is quarantined, a defect fails
+    the file. An error reading the file raises (the file fails)."""
+    if not path.is_file():
+        return None
+    sha = _sha256(path)
+    try:
+        return sha, parse_bank_file(path)
+    except Exception as exc:  # handed to the landing thread, which raises it or quarantines the file
+        return sha, exc
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -259,10 +280,20 @@ class BankIngest:
         """
         results: list[FileResult] = []
         failures: list[tuple[Path, BaseException]] = []
-        with psycopg.connect(self.url) as conn:
-            for path in paths:
+        with (
+            psycopg.connect(self.url) as conn,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-read") as reader,
+        ):
+            if paths:
+                self._ensure_tables(conn)
+            # a thread reads and parses the next files while this one lands (the server does that work)
+            ahead = deque(reader.submit(_read, path) for path in paths[:READ_AHEAD])
+            for index, path in enumerate(paths):
+                read = ahead.popleft()
+                if index + READ_AHEAD < len(paths):
+                    ahead.append(reader.submit(_read, paths[index + READ_AHEAD]))
                 try:
-                    results.append(self._one(conn, path))
+                    results.append(self._one(conn, path, read))
                 except Exception as exc:  # any defect: name the file, keep it, go on, fail at the end
                     log.exception("bank file %s failed with an unexpected error; it is left in place", path)
                     failures.append((path, exc))
@@ -273,6 +304,14 @@ class BankIngest:
             raise BankIngestError(named, results, where) from failures[0][1]
         return results
 
+    @staticmethod
+    def _ensure_tables(conn: psycopg.Connection) -> None:
+        """Create (or migrate) the raw tables once per run, committed, so that each file only lands rows."""
+        with conn.transaction():
+            for table, columns in ((STATEMENTS, STATEMENT_COLUMNS), (ENTRIES, ENTRY_COLUMNS)):
+                lock_entity(conn, f"{table.source}:{table.entity}")
+                ensure_table(conn, table, columns)
+
     def ingest_inbox(self) -> list[FileResult]:
         """Land every file waiting in the inbox (dot files, e.g. ``.x.part`` uploads, are skipped)."""
         inbox = self.settings.bank_inbox
@@ -282,10 +321,14 @@ class BankIngest:
             files = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
             return self.ingest(files)
 
-    def _one(self, conn: psycopg.Connection, path: Path) -> FileResult:
-        if not path.is_file():
+    def _one(
+        self, conn: psycopg.Connection, path: Path, read: Future[Read | None] | None = None
+    ) -> FileResult:
+        """Handle one file; ``read`` is its :func:`_read`, when done ahead by the reading thread."""
+        prepared = read.result() if read is not None else _read(path)
+        if prepared is None:
             return FileResult(str(path), None, "quarantined", reason=f"{path}: no such file")
-        sha = _sha256(path)
+        sha, parsed = prepared
         with conn.transaction():
             lock_entity(conn, "bank-file:" + sha)
             seen = conn.execute(
@@ -295,13 +338,13 @@ class BankIngest:
                 result = FileResult(path.name, seen[1], "duplicate", reason="the same file was loaded before")
                 self._after(path, result)
                 return result
-            try:
-                parsed = parse_bank_file(path)
-            except BankFileError as exc:
-                result = FileResult(path.name, None, "quarantined", reason=exc.reason)
+            if isinstance(parsed, BankFileError):
+                result = FileResult(path.name, None, "quarantined", reason=parsed.reason)
                 self._record(conn, sha, path, None, result, None)
-                self._set_aside(path, self.settings.quarantine_dir / "bank", exc.reason)
+                self._set_aside(path, self.settings.quarantine_dir / "bank", parsed.reason)
                 return result
+            if isinstance(parsed, Exception):
+                raise parsed  # a defect of the parser: the file fails, named, and stays where it is
             result = self._land(conn, sha, path, parsed)
         self._after(path, result)
         return result
@@ -359,6 +402,7 @@ class BankIngest:
             source_label=source,
             detail=detail,
             returning=("statement_seq",),
+            ensure=False,
         )
         # an entry of a statement landed before has its key already: only new statements' entries land
         entries = land_batch(
@@ -369,6 +413,7 @@ class BankIngest:
             rows=entry_rows(sha, parsed, keys),
             source_label=source,
             detail=detail,
+            ensure=False,
         )
         landed_seqs = {seq for (seq,) in statements.landed}
         warnings = list(parsed.warnings)
