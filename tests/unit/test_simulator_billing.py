@@ -320,6 +320,24 @@ def test_a_combined_payment_clears_exactly_its_items_with_one_bank_credit(world)
             assert invoice in payment.remittance
 
 
+MANY_MEMOS = SimConfig(seed=5, days=200, customers=30, lines_per_day=14.0, bad_bank_file_day=30)
+"""Long enough for combined payments of invoices with credit memos posted after the payment's day (11 such
+items were cleared before their posting when a combined payment took them along)."""
+
+
+@pytest.mark.parametrize("config", [SMALL, LONGER, MANY_MEMOS], ids=["small", "longer", "many_memos"])
+def test_no_clearing_is_dated_before_an_item_it_clears(config: SimConfig) -> None:
+    """SAP dates a clearing no earlier than the items it clears: a credit memo posted after a combined
+    payment's day waits for a later payment."""
+    world = build_world(config)
+    early = [
+        (r["AUGBL"], _item_id(r), r["BUDAT"], r["AUGDT"])
+        for r in _all(world, "BSAD")
+        if _dats(r["AUGDT"]) < _dats(r["BUDAT"])
+    ]
+    assert not early, early[:5]
+
+
 def test_every_payment_clears_what_it_says(world) -> None:
     fi = _items(world)
     reset = set()
@@ -388,3 +406,47 @@ def test_every_item_overdue_at_a_night_is_a_recorded_case(world) -> None:
             and (c.until is None or night <= c.until)
         }
         assert overdue == expected, (night, sorted(overdue - expected)[:5], sorted(expected - overdue)[:5])
+
+
+WRITING_OFF = SimConfig(
+    seed=3, days=90, customers=25, lines_per_day=12.0, bad_bank_file_day=30, write_off_after_days=20
+)
+"""Items never paid are written off 20 days after their due date: several within the range, several not."""
+
+
+@pytest.fixture(scope="module")
+def writing_off() -> World:
+    return build_world(WRITING_OFF)
+
+
+def test_items_never_paid_are_written_off_a_set_time_after_their_due_date(writing_off: World) -> None:
+    world, cfg = writing_off, writing_off.config
+    items = _items(world)
+    paid = {item for p in world.payments for item in p.cleared_items}
+    never_paid = {
+        c.entity_key: c for c in world.cases if c.rule_id == RULE_AR_OVERDUE and ("never paid" in c.note)
+    }
+    written = {w.item_id: w for w in world.write_offs}
+    assert written, "some items reach their write-off day within the range"
+    assert set(written) <= set(never_paid) and not set(written) & paid, "only items never paid"
+    for item_id, case in never_paid.items():
+        row = items[item_id]
+        day = _due(row) + timedelta(days=cfg.write_off_after_days)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        if day <= cfg.end:
+            w = written[item_id]
+            assert "AUGDT" in row and _dats(row["AUGDT"]) == day == w.written_off_on, item_id
+            assert row["AUGBL"] == w.clearing_document and Decimal(str(row["WRBTR"])) == w.amount
+            assert case.until == day - timedelta(days=1), "overdue until the day before the write-off"
+        else:
+            assert item_id not in written and "AUGDT" not in row, "still open at the end"
+            assert case.until is None
+    clearings = {p.clearing_document for p in world.payments}
+    assert not clearings & {w.clearing_document for w in world.write_offs}, "a write-off has no payment"
+    late = set(world.late_commits)  # BUKRS-BELNR-GJAHR-BUZEI
+    for w in world.write_offs:
+        bukrs, gjahr, belnr, buzei = w.item_id.split("-")
+        assert f"{bukrs}-{belnr}-{gjahr}-{buzei}" not in late, (
+            "posted by hand in the day, not by the night batch"
+        )

@@ -45,7 +45,7 @@ from o2c.simulate.catalog import (
     dats,
     money,
 )
-from o2c.simulate.model import Case, FormulaPricing, InvoiceTruth, Payment, SimConfig
+from o2c.simulate.model import Case, FormulaPricing, InvoiceTruth, Payment, SimConfig, WriteOff
 from o2c.simulate.timeline import Timeline
 
 DISCOUNT_TERMS = ("ZS30", 10, Decimal("2.000"), 30)
@@ -133,6 +133,8 @@ class Billing(Timeline):
         """customer items and their planned payment day, settled by :meth:`build_payments`"""
         self.open_credits: list[OpenCredit] = []
         """credit memo items to deduct from the customer's next payment"""
+        self.unpaid: list[tuple[FiItem, str, str]] = []
+        """items never paid (item, order, customer), written off by :meth:`build_write_offs`"""
 
     # -- customer master: trade terms ------------------------------------------------------------------
     def assign_trade_terms(self) -> None:
@@ -676,17 +678,7 @@ class Billing(Timeline):
         planned = []
         for item, pay_day, note, clean in self._pay_plan(items, billing_date, term.baseline == "prepayment"):
             if note:
-                self.cases.append(
-                    Case(
-                        RULE_AR_OVERDUE,
-                        item.item_id,
-                        vbeln,
-                        customer["KUNNR"],
-                        item.due,
-                        note,
-                        until=None if pay_day is None else pay_day - timedelta(days=1),
-                    )
-                )
+                self._overdue_case(item, vbeln, customer, note, pay_day)
             planned.append(Receivable(item, customer, vbeln, reference, pay_day, clean))
         self.receivables.extend(planned)
         return planned
@@ -779,6 +771,8 @@ class Billing(Timeline):
                         and queue[index].clean
                         and _alone(queue[index].item)
                         and queue[index].item.posted.date() < pay_day
+                        # a clearing is never dated before an item it clears: nor before a deducted credit
+                        and all(c.posted.date() <= pay_day for c in queue[index].credits)
                     ]
                     if others and self.take("combined_payment", 0.05):
                         group = others[: self.rng.randint(1, 5)]
@@ -878,15 +872,8 @@ class Billing(Timeline):
         residual = FiItem(key, residual_row, item.due, moment)
         self.payments[-1].residual_item = residual.item_id
         if item.due < self.cfg.end - timedelta(days=3) and self.take("residual_unpaid", 0.2, 1):
-            self.cases.append(
-                Case(
-                    RULE_AR_OVERDUE,
-                    residual.item_id,
-                    receivable.order,
-                    customer["KUNNR"],
-                    residual.due,
-                    "residual item of a partial payment never paid",
-                )
+            self._overdue_case(
+                residual, receivable.order, customer, "residual item of a partial payment never paid", None
             )
             return True
         self._clear(
@@ -901,6 +888,52 @@ class Billing(Timeline):
             {invoice},
         )
         return True
+
+    def _overdue_case(self, item: FiItem, order: str, customer: Row, note: str, pay_day: date | None) -> None:
+        """Record the AR_OVERDUE case of an item paid late or never. An item never paid is written off
+        (:meth:`build_write_offs`) if its day comes within the simulated range: the case ends the day before."""
+        until = None if pay_day is None else pay_day - timedelta(days=1)
+        if pay_day is None:
+            self.unpaid.append((item, order, customer["KUNNR"]))
+            written_off = self._write_off_day(item)
+            if written_off <= self.cfg.end:
+                until = written_off - timedelta(days=1)
+                note = f"{note}; written off on {written_off.isoformat()}"
+        self.cases.append(
+            Case(RULE_AR_OVERDUE, item.item_id, order, customer["KUNNR"], item.due, note, until)
+        )
+
+    def _write_off_day(self, item: FiItem) -> date:
+        """The first weekday ``write_off_after_days`` after the item's net due date."""
+        day = item.due + timedelta(days=self.cfg.write_off_after_days)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return day
+
+    def build_write_offs(self) -> None:
+        """Write off every item never paid whose day comes within the simulated range (credit control gave up
+        on it): a clearing document without a bank payment (SAP F-30 against the bad-debt account) moves it
+        from BSID to BSAD at 18:00 that day. Ground truth: ``World.write_offs``."""
+        for item, _, kunnr in self.unpaid:
+            day = self._write_off_day(item)
+            if day > self.cfg.end:
+                continue
+            clearing = self.next_id("clearing", 1500000000)
+            cleared_at = max(at(day, 18.0), item.posted + timedelta(minutes=30))
+            self.put("BSID", item.key, cleared_at, None)
+            self.put("BSAD", item.key, cleared_at, dict(item.row, AUGDT=dats(day), AUGBL=clearing))
+            self.write_offs.append(
+                WriteOff(
+                    item.item_id,
+                    item.billing_document,
+                    kunnr,
+                    item.amount,
+                    str(item.row["WAERS"]),
+                    item.due,
+                    day,
+                    clearing,
+                )
+            )
 
     def _cleared_moment(self, day: date, items: list[FiItem]) -> datetime:
         """16:30 on ``day``, or half an hour after the latest posting of ``items`` if that is later."""

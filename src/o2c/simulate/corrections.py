@@ -146,9 +146,12 @@ class Corrections(Timeline):
     def _commit_late(self, rng: random.Random) -> None:
         """Move some clearings to the 01:40 night batch of the next day, committed at 02:10: after the
         cutoff, with a change time before it."""
-        for key, cleared_at, _ in self._clearings():
+        written_off = {w.clearing_document for w in self.write_offs}
+        for key, cleared_at, row in self._clearings():
             if rng.random() >= self.cfg.late_commit_rate:
                 continue
+            if row["AUGBL"] in written_off:
+                continue  # credit control posts a write-off by hand, in the day; the night batch clears payments
             if len(self.erp["BSAD"][key]) > 1 or self.erp["BSID"][key][-1] != (cleared_at, None):
                 continue  # leave reset items alone
             local = cleared_at.astimezone(BUSINESS_TZ)

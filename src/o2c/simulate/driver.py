@@ -21,6 +21,8 @@ bank-file delivery registry, and ``ground_truth/`` which only tests and the demo
   call-off, late call-off (entered after its contract expired) or spot; ``late_call_offs.csv`` the late
   ones with their days after expiry;
 - ``master_data_changes.csv``: credit limit, owner rep and payment term changes with their dates;
+- ``write_offs.csv``: customer items never paid and written off (cleared without a payment) a year after
+  their net due date, with the clearing document;
 - ``summary.json``: counts.
 """
 
@@ -233,6 +235,32 @@ class Simulation:
                     f.memo_type or "",
                 ]
                 for f in world.formula_pricing
+            ),
+        )
+        _write_csv(
+            out / "write_offs.csv",
+            [
+                "item_id",
+                "invoice_id",
+                "customer_id",
+                "amount",
+                "currency",
+                "net_due_date",
+                "written_off_on",
+                "clearing_document",
+            ],
+            (
+                [
+                    w.item_id,
+                    w.invoice_id,
+                    w.customer_id,
+                    w.amount,
+                    w.currency,
+                    w.net_due_date.isoformat(),
+                    w.written_off_on.isoformat(),
+                    w.clearing_document,
+                ]
+                for w in world.write_offs
             ),
         )
         with (out / "bank_files.csv").open("w", newline="") as handle:

@@ -109,7 +109,8 @@ class MasterData(Timeline):
             created = before + timedelta(days=rng.randrange(0, 300))
             rep = self.reps[i % cfg.reps]
             zterm = rng.choices(list(TERMS), weights=[45, 30, 10, 15])[0]
-            limit = Decimal(rng.choice([500, 1000, 2000, 3000, 5000])) * 1000
+            # a commodity trader's limits: a customer buys about 20 million USD a month, on 30 to 90 days
+            limit = Decimal(rng.choice([20, 30, 40, 60, 80])) * 1_000_000
             customer = {
                 "KUNNR": kunnr,
                 "NAME": f"{stem} {kind} {suffix}",
@@ -217,9 +218,9 @@ class MasterData(Timeline):
                 new = old
                 while new == old:
                     new = max(
-                        Decimal(100_000), (old * Decimal(rng.choice(["0.5", "0.8", "1.25", "1.5", "2"])))
+                        Decimal(1_000_000), (old * Decimal(rng.choice(["0.5", "0.8", "1.25", "1.5", "2"])))
                     )
-                    new = (new / 100_000).quantize(Decimal(1)) * 100_000
+                    new = (new / 1_000_000).quantize(Decimal(1)) * 1_000_000
                 old_text, new_text = f"{old:.2f}", f"{new:.2f}"
             elif kind == "owner_rep_id":
                 table, key, fname, objectclass, tcode = "KNVP", (kunnr, "1000", "VE"), "PERNR", "DEBI", "VD02"

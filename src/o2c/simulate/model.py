@@ -28,6 +28,9 @@ class SimConfig:
     qty_deviation_rate: float = 0.025
     price_deviation_rate: float = 0.015
     unpaid_invoice_rate: float = 0.04
+    write_off_after_days: int = 365
+    """a customer item never paid is written off (cleared without a payment, against bad debt) on the first
+    weekday this many days after its net due date"""
     rejection_rate: float = 0.02
     deleted_order_rate: float = 0.03
     """orders entered by mistake and deleted a few days later (change documents record it)"""
@@ -128,6 +131,21 @@ class MasterDataChange:
     new_value: str
     effective_date: date
     changed_at: datetime
+
+
+@dataclass
+class WriteOff:
+    """A customer item never paid, written off: cleared by a clearing document with no bank payment."""
+
+    item_id: str
+    """BUKRS-BELNR-GJAHR-BUZEI"""
+    invoice_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    net_due_date: date
+    written_off_on: date
+    clearing_document: str
 
 
 @dataclass
@@ -292,6 +310,8 @@ class World:
     invoices: list[InvoiceTruth] = field(default_factory=list)
     """every billing document: invoices, provisional invoices, memos, cancellations"""
     formula_pricing: list[FormulaPricing] = field(default_factory=list)
+    write_offs: list[WriteOff] = field(default_factory=list)
+    """customer items never paid and written off (``SimConfig.write_off_after_days``)"""
 
     def erp_as_of(
         self,

@@ -20,6 +20,7 @@ from o2c.simulate.model import (
     Payment,
     Shipment,
     SimConfig,
+    WriteOff,
 )
 
 CHANGE_DOCUMENT_OBJECTS = {
@@ -96,6 +97,8 @@ class Timeline:
         self.shipments: list[Shipment] = []
         self.payments: list[Payment] = []
         self.debits: list[BankDebit] = []
+        self.write_offs: list[WriteOff] = []
+        """customer items never paid, written off (``Billing.build_write_offs``)"""
         self.cases: list[Case] = []
         self.counters: dict[str, int] = defaultdict(int)
         self.commit_times: dict[tuple[str, tuple[str, ...], datetime], datetime] = {}

@@ -119,6 +119,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
     builder.build_contracts()
     builder.build_orders()
     builder.build_payments()
+    builder.build_write_offs()
     builder.build_bank_debits()
     builder.build_corrections()
     builder.name_reset_repayments()
@@ -140,5 +141,6 @@ def build_world(cfg: SimConfig | None = None) -> World:
         order_line_truth=builder.order_line_truth,
         master_data_changes=builder.master_data_changes,
         invoices=builder.invoice_truth,
+        write_offs=builder.write_offs,
         formula_pricing=builder.formula_pricing,
     )
