@@ -110,9 +110,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from o2c.demo import run_demo
+    from o2c.demo import DEMO_LINES_PER_DAY, DEMO_NIGHTS, run_demo
 
-    return run_demo(days=args.days, nightly=args.nightly, seed=args.seed)
+    return run_demo(
+        days=args.days,
+        nightly=DEMO_NIGHTS if args.nightly is None else args.nightly,
+        seed=args.seed,
+        lines_per_day=args.lines_per_day or DEMO_LINES_PER_DAY,
+    )
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
@@ -254,8 +259,13 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="days of business up to 2026-09-28 (default: from 2023-09-01, 36 months of history)",
     )
-    d.add_argument("--nightly", type=int, default=3)
+    d.add_argument(
+        "--nightly", type=int, default=None, help="nights run one by one after the first load (default 1)"
+    )
     d.add_argument("--seed", type=int, default=42)
+    d.add_argument(
+        "--lines-per-day", type=float, default=None, help="order lines a day (default 30; the simulator's 46)"
+    )
     d.set_defaults(func=cmd_demo)
 
     a = sub.add_parser("airflow", help="run Airflow with o2c's environment")

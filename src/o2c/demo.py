@@ -4,7 +4,7 @@
    runs from :data:`DEMO_START` to :data:`DEMO_END`, more than 36 months;
 2. close the history (all days but the last ``nightly``), run ``o2c_bank_intake`` (the statement files
    that arrived) and ``o2c_nightly`` for it through Airflow: the first load, from an empty watermark;
-3. then close the last days one night at a time, running both DAGs each night;
+3. then close the last day(s) one night at a time (:data:`DEMO_NIGHTS`), running both DAGs each night;
 4. print rows per mart, exceptions per rule, alerts sent, detection precision/recall against the
    simulator's ground truth, the finance and fulfilment headlines of the as-of date, and where the time went.
 
@@ -38,6 +38,12 @@ DEMO_START = date(2023, 9, 1)
 """The demo's first business day: the history before the nightly window (up to ``DEMO_END`` minus the
 nightly days) spans 36 whole months, September 2023 to August 2026, and most of September 2026."""
 DEMO_DAYS = (DEMO_END - DEMO_START).days + 1
+DEMO_LINES_PER_DAY = 30.0
+"""Order lines a day in the demo (the simulator's default, which the tests use, is 46): about 33,000 lines
+over the three years, so that ``make demo`` stays within 10 minutes on 2 cores (DECISIONLOG, "The demo's
+three years"). ``o2c demo --lines-per-day`` sets another volume."""
+DEMO_NIGHTS = 1
+"""Nights run one by one after the first load of the history (``o2c demo --nightly``)."""
 
 MARTS = (
     "dim_customers",
@@ -446,7 +452,12 @@ def print_times(steps: Steps, tasks: list[tuple[str, str, str, float]]) -> None:
             print(f"  {dag_id + '.' + task_id:<40} {night:<12} {seconds:>6.0f} s")
 
 
-def run_demo(days: int | None = None, nightly: int = 3, seed: int = 42) -> int:
+def run_demo(
+    days: int | None = None,
+    nightly: int = DEMO_NIGHTS,
+    seed: int = 42,
+    lines_per_day: float = DEMO_LINES_PER_DAY,
+) -> int:
     """Simulate ``days`` days of business up to :data:`DEMO_END` (default: from :data:`DEMO_START`), load
     the history in one night, then ``nightly`` more nights one by one, and print the summary."""
     from o2c.orchestration import airflow_env
@@ -475,7 +486,7 @@ def run_demo(days: int | None = None, nightly: int = 3, seed: int = 42) -> int:
     stop_api: Callable[[], None] | None = None
     try:
         with steps.step(f"simulate {days} days of business (world, ground truth)"):
-            cfg = sim.init(seed=seed, start=start, days=days)
+            cfg = sim.init(seed=seed, start=start, days=days, lines_per_day=lines_per_day)
             _say(
                 f"simulated business: {cfg.start} .. {cfg.end} (seed {seed}); ground truth in "
                 f"{sim.dir / 'ground_truth'}"

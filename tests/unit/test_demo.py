@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from o2c.demo import DEMO_DAYS, DEMO_END, DEMO_START, Steps, last_closed_month, print_headlines, print_times
+from o2c.demo import (
+    DEMO_DAYS,
+    DEMO_END,
+    DEMO_NIGHTS,
+    DEMO_START,
+    Steps,
+    last_closed_month,
+    print_headlines,
+    print_times,
+)
 
 
 def test_the_demo_history_spans_36_months_before_its_nightly_window() -> None:
-    history_end = DEMO_END - timedelta(days=3)
+    history_end = DEMO_END - timedelta(days=DEMO_NIGHTS)
     months = (history_end.year - DEMO_START.year) * 12 + history_end.month - DEMO_START.month
     assert DEMO_START.day == 1 and months >= 36, "36 whole calendar months of history before the nights"
     assert DEMO_START + timedelta(days=DEMO_DAYS - 1) == DEMO_END

@@ -57,6 +57,9 @@ def dbt_env(url: str, settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        # the regex-validated staging views make PostgreSQL misestimate joins into nested loops that run for
+        # minutes; a model that needs them turns them back on (dbt_project/macros/planner.sql)
+        "PGOPTIONS": " ".join(filter(None, [os.environ.get("PGOPTIONS"), "-c enable_nestloop=off"])),
     }
 
 

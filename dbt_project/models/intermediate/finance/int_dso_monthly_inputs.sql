@@ -8,7 +8,10 @@
       plus open credit memos and unapplied cash (they offset the customer's balance; they are not the
       customer's delinquency), so that past-due AR (ar - current) is what customers owe late;
     - a rep's sales are those of the customers it owned on each invoice's date, its AR that of the customers
-      it owned at month end (each fact joins the owner as of its date). -#}
+      it owned at month end (each fact joins the owner as of its date);
+    - sales_cny, ar_cny, current_ar_cny: the same amounts in CNY (fct_invoices.signed_gross_amount_cny at each
+      document's date, fct_receivables_daily.open_amount_cny at the month end's rate), for reporting; the
+      DSO ratios of fct_dso_monthly are computed in USD. -#}
 with
 
 invoices as (
@@ -38,7 +41,10 @@ facts as (
         invoices.owner_rep_id,
         invoices.signed_gross_amount_usd as sales_usd,
         0 as ar_usd,
-        0 as current_ar_usd
+        0 as current_ar_usd,
+        invoices.signed_gross_amount_cny as sales_cny,
+        0 as ar_cny,
+        0 as current_ar_cny
     from invoices
     union all
     select
@@ -51,7 +57,14 @@ facts as (
             when receivables.item_kind <> 'debit' or receivables.net_due_date >= receivables.snapshot_date
                 then receivables.open_amount_usd
             else 0
-        end as current_ar_usd
+        end as current_ar_usd,
+        0 as sales_cny,
+        receivables.open_amount_cny as ar_cny,
+        case
+            when receivables.item_kind <> 'debit' or receivables.net_due_date >= receivables.snapshot_date
+                then receivables.open_amount_cny
+            else 0
+        end as current_ar_cny
     from months
     inner join receivables on months.month_end = receivables.snapshot_date
 ),
@@ -63,7 +76,10 @@ by_grain as (
         'ALL' as grain_id,
         sum(sales_usd) as sales_usd,
         sum(ar_usd) as ar_usd,
-        sum(current_ar_usd) as current_ar_usd
+        sum(current_ar_usd) as current_ar_usd,
+        sum(sales_cny) as sales_cny,
+        sum(ar_cny) as ar_cny,
+        sum(current_ar_cny) as current_ar_cny
     from facts
     group by month_start
     union all
@@ -73,7 +89,10 @@ by_grain as (
         coalesce(owner_rep_id, 'UNASSIGNED') as grain_id,
         sum(sales_usd) as sales_usd,
         sum(ar_usd) as ar_usd,
-        sum(current_ar_usd) as current_ar_usd
+        sum(current_ar_usd) as current_ar_usd,
+        sum(sales_cny) as sales_cny,
+        sum(ar_cny) as ar_cny,
+        sum(current_ar_cny) as current_ar_cny
     from facts
     group by month_start, coalesce(owner_rep_id, 'UNASSIGNED')
     union all
@@ -83,7 +102,10 @@ by_grain as (
         customer_id as grain_id,
         sum(sales_usd) as sales_usd,
         sum(ar_usd) as ar_usd,
-        sum(current_ar_usd) as current_ar_usd
+        sum(current_ar_usd) as current_ar_usd,
+        sum(sales_cny) as sales_cny,
+        sum(ar_cny) as ar_cny,
+        sum(current_ar_cny) as current_ar_cny
     from facts
     group by month_start, customer_id
 ),
@@ -103,7 +125,10 @@ final as (
         months.days_in_month,
         coalesce(by_grain.sales_usd, 0) as sales_usd,
         coalesce(by_grain.ar_usd, 0) as ar_usd,
-        coalesce(by_grain.current_ar_usd, 0) as current_ar_usd
+        coalesce(by_grain.current_ar_usd, 0) as current_ar_usd,
+        coalesce(by_grain.sales_cny, 0) as sales_cny,
+        coalesce(by_grain.ar_cny, 0) as ar_cny,
+        coalesce(by_grain.current_ar_cny, 0) as current_ar_cny
     from months
     cross join grains
     left join by_grain

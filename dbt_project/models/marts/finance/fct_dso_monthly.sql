@@ -1,5 +1,9 @@
 {#- Grain: one row per (month_start, grain, grain_id), grain 'company' (grain_id 'ALL'), 'sales_rep' or
-    'customer', for each closed month in which the grain had sales or AR (int_dso_monthly_inputs). All in USD.
+    'customer', for each closed month in which the grain had sales or AR (int_dso_monthly_inputs). The ratios
+    (DSO, best possible DSO, ADD, CEI) are computed in USD only: sales converted at each document's date and
+    AR at the month end's rate, as the inputs define them. Sales and AR (total, current, past due) are also
+    given in CNY (sales_cny, ar_cny, current_ar_cny, past_due_ar_cny) for reporting; no ratio is computed in
+    CNY.
     Definitions (DESIGN.md 6, issue 6; worked examples in the unit tests):
     - dso_standard = ar / sales x days of the month; dso_3m = ar / sales of the month and the 2 before x their
       days (NULL with fewer than 3 months of history);
@@ -77,6 +81,10 @@ final as (
         windowed.ar_usd,
         windowed.current_ar_usd,
         windowed.ar_usd - windowed.current_ar_usd as past_due_ar_usd,
+        windowed.sales_cny,
+        windowed.ar_cny,
+        windowed.current_ar_cny,
+        windowed.ar_cny - windowed.current_ar_cny as past_due_ar_cny,
         windowed.beginning_ar_usd,
         windowed.sales_3m_usd,
         round(windowed.ar_usd / nullif(windowed.sales_usd, 0) * windowed.days_in_month, 2) as dso_standard,

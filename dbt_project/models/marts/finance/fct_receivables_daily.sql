@@ -19,6 +19,7 @@
         incremental_strategy='replace_snapshot_dates',
         unique_key=['snapshot_date', 'customer_item_id'],
         indexes=[{'columns': ['snapshot_date', 'customer_item_id'], 'unique': true}],
+        pre_hook=["{{ with_nested_loops() }}"],
         post_hook=["{{ receivables_daily_record_builds() }}"],
     )
 }}
