@@ -22,10 +22,7 @@
     {%- set plan_table = receivables_plan_table() -%}
     {%- set has_builds = false -%}
     {%- if is_incremental() -%}
-        {%- set found = run_query(
-            "select to_regclass('" ~ own_builds.include(database=false) ~ "') is not null as found"
-        ) -%}
-        {%- set has_builds = found.columns[0].values()[0] -%}
+        {%- set has_builds = relation_exists(own_builds.include(database=false)) -%}
     {%- endif -%}
     {%- set as_of = as_of_date() -%}
     {%- set plan_sql -%}

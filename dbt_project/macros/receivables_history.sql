@@ -255,16 +255,12 @@ select * from states
     {%- set plan_table = receivables_plan_table() -%}
     {%- set has_builds = false -%}
     {%- if not full_build -%}
-        {%- set found = run_query(
-            "select to_regclass('" ~ builds.include(database=false) ~ "') is not null as found"
-        ) -%}
-        {%- set has_builds = found.columns[0].values()[0] -%}
+        {%- set has_builds = relation_exists(builds.include(database=false)) -%}
     {%- endif -%}
     {%- set as_of = as_of_date() -%}
     {%- set publish_log = none -%}
     {%- if has_builds -%}
-        {%- set found = run_query("select to_regclass('ops.published_marts') is not null as found") -%}
-        {%- set publish_log = 'ops.published_marts' if found.columns[0].values()[0] else none -%}
+        {%- set publish_log = 'ops.published_marts' if relation_exists('ops.published_marts') else none -%}
     {%- endif -%}
     {%- set plan_sql -%}
 drop table if exists {{ plan_table }};

@@ -214,10 +214,7 @@
     {%- set checks = type_contract_rejects_checks_relation() -%}
     {%- set has_checks = false -%}
     {%- if is_incremental() -%}
-        {%- set found = run_query(
-            "select to_regclass('" ~ checks.include(database=false) ~ "') is not null as found"
-        ) -%}
-        {%- set has_checks = found.columns[0].values()[0] -%}
+        {%- set has_checks = relation_exists(checks.include(database=false)) -%}
     {%- else -%}
         {%- do run_query("drop table if exists " ~ checks) -%}
     {%- endif -%}
