@@ -39,13 +39,15 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, astuple
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from pathlib import Path
 
 from o2c.business_calendar import cutoff_for
 from o2c.config import SIM_ERP_DATABASE, Settings
 from o2c.simulate.bank_files import bank_files, drop_files
+from o2c.simulate.model import WriteOff
 from o2c.simulate.world import SimConfig, World, build_world
 
 
@@ -237,31 +239,10 @@ class Simulation:
                 for f in world.formula_pricing
             ),
         )
-        _write_csv(
+        _write_csv(  # every field of WriteOff, in order (dates as ISO dates)
             out / "write_offs.csv",
-            [
-                "item_id",
-                "invoice_id",
-                "customer_id",
-                "amount",
-                "currency",
-                "net_due_date",
-                "written_off_on",
-                "clearing_document",
-            ],
-            (
-                [
-                    w.item_id,
-                    w.invoice_id,
-                    w.customer_id,
-                    w.amount,
-                    w.currency,
-                    w.net_due_date.isoformat(),
-                    w.written_off_on.isoformat(),
-                    w.clearing_document,
-                ]
-                for w in world.write_offs
-            ),
+            [f.name for f in dataclass_fields(WriteOff)],
+            (list(astuple(w)) for w in world.write_offs),
         )
         with (out / "bank_files.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
