@@ -15,7 +15,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 VENV := .venv
 O2C := $(VENV)/bin/o2c
 
-.PHONY: help install demo test lint typecheck unit integration e2e airflow docs stop bench clean
+.PHONY: help install demo test lint typecheck unit integration e2e airflow docs stop bench bench-bank clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ stop: install ## stop the simulator's API and the embedded warehouse
 bench: install ## benchmarks (see bench/README.md; the Cosmos one needs `make demo` first)
 	$(VENV)/bin/python bench/publish_incremental.py
 	$(VENV)/bin/python bench/dbt_cosmos_vs_build.py
+	$(VENV)/bin/python bench/bank_parse.py
+
+bench-bank: install ## bank file parsers: entries/s and peak memory, 100k and 1M entries (~10 min; QUICK=1: ~2 min)
+	$(VENV)/bin/python bench/bank_parse.py $(if $(QUICK),--quick)
 
 clean: ## remove the environment and all local state (warehouse data included)
 	-$(O2C) stop

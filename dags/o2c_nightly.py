@@ -16,7 +16,8 @@ Runs at 02:00 Asia/Shanghai for the business day that just closed (data interval
    Source rows that break a staging type contract are left out, listed in `ops.type_contract_rejects`
    and reported (task result, log, data team's outbox/e-mail); they do not fail the build.
 5. **run_checks** — the abnormal-order rules (Great Expectations) → `marts.fct_order_exceptions`.
-6. **send_alerts** — one EN/ZH digest per owning sales rep (outbox + SMTP), never twice.
+6. **send_alerts** — one EN/ZH digest per owning sales rep, and one for finance (`O2C_FINANCE_EMAIL`:
+   unapplied cash, bank statement breaks), outbox + SMTP, never twice.
 
 Every task reads and writes its own interval only and can be re-run or backfilled safely.
 A task that fails for good e-mails the data team (`O2C_DATA_TEAM_EMAIL`, `o2c.alerts.data_team`).

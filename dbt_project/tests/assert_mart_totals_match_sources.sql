@@ -8,8 +8,10 @@
     - orders: fct_orders vs the sales document items (stg_erp__sales_document_items) of order documents
       (stg_erp__sales_documents, category 'order') dated up to the as-of date, per currency: line count and
       sum of net_amount;
-    - payments: fct_payments vs stg_bank__entries booked up to the as-of date, per currency and direction
-      (segment CRDT / DBIT): entry count and sum of amount.
+    - payments: the entries of final statements in fct_payments (in_final_statement) vs the entries of final
+      statements in stg_bank__entries booked up to the as-of date, each entry once (by its bank reference
+      where it has one, else its place in its statement), per currency and direction (segment CRDT / DBIT):
+      entry count and sum of entry amounts.
     One row per mismatching (check, currency, segment), with both totals; amounts compared exactly. -#}
 with
 
@@ -39,12 +41,21 @@ source_totals as (
     select
         'payments' as check_name,
         currency_code,
-        direction as segment,
+        entry_direction as segment,
         count(*) as row_count,
-        sum(amount) as amount
-    from {{ ref('stg_bank__entries') }}
-    where booking_date <= {{ as_of_date() }}
-    group by currency_code, direction
+        sum(entry_amount) as amount
+    from (
+        select distinct on (
+            account_id, booking_date, entry_direction, entry_amount,
+            coalesce(bank_reference, statement_key || ':' || entry_seq)
+        )
+            currency_code,
+            entry_direction,
+            entry_amount
+        from {{ ref('stg_bank__entries') }}
+        where booking_date <= {{ as_of_date() }} and report_kind = 'statement' and tx_seq = 1
+    ) as final_entries
+    group by currency_code, entry_direction
 ),
 
 mart_totals as (
@@ -71,8 +82,10 @@ mart_totals as (
         currency_code,
         direction as segment,
         count(*) as row_count,
-        sum(amount) as amount
+        sum(entry_amount) as amount
     from {{ ref('fct_payments') }}
+    -- an entry once: its first payment (tx_seq is unique within an entry)
+    where in_final_statement and tx_seq = 1
     group by currency_code, direction
 )
 

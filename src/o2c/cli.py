@@ -1,7 +1,8 @@
 """The ``o2c`` command.
 
 o2c warehouse start|stop|status|url      the embedded PostgreSQL (or the external O2C_WAREHOUSE_URL)
-o2c ingest bank FILE...                  land MT940 / camt.053 files; JSON result per file
+o2c ingest bank FILE...                  land MT940/MT942, camt.052/053/054 files; JSON result per file
+o2c bank quarantine list|retry FILE      bank files held in quarantine and why; try one again after a fix
 o2c simulate init|advance|serve-logistics|start-api|stop-api
 o2c run --date YYYY-MM-DD                every pipeline step for one business date, without Airflow
 o2c demo                                 the whole story on the embedded warehouse
@@ -65,6 +66,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     results = BankIngest(start_warehouse(settings), settings).ingest([Path(p) for p in args.files])
     _print({"files": [r.as_json() for r in results]})
     return 1 if any(r.status == "quarantined" for r in results) else 0
+
+
+def cmd_bank(args: argparse.Namespace) -> int:
+    from o2c.sources.bank.ingest import BankIngest
+    from o2c.warehouse.db import start_warehouse
+
+    settings = load_settings()
+    ingest = BankIngest(start_warehouse(settings), settings)
+    if args.action == "list":
+        held = ingest.quarantined()
+        _print({"quarantined": held, "count": len(held)})
+        return 0
+    if not args.file:
+        print("o2c bank quarantine retry: name the file (its name, path or SHA-256 prefix)", file=sys.stderr)
+        return 2
+    try:
+        result = ingest.retry(args.file)
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    _print(result.as_json())
+    return 1 if result.status == "quarantined" else 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -238,6 +261,18 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("kind", choices=["bank"])
     i.add_argument("files", nargs="+")
     i.set_defaults(func=cmd_ingest)
+
+    bk = sub.add_parser(
+        "bank",
+        help="bank files: the quarantine",
+        description="quarantine list: the bank files held and why (and which later file delivered their "
+        "statements); quarantine retry FILE: load a quarantined file again after a fix (name, path or SHA-256 "
+        "prefix). A file that loads leaves the quarantine.",
+    )
+    bk.add_argument("area", choices=["quarantine"])
+    bk.add_argument("action", choices=["list", "retry"])
+    bk.add_argument("file", nargs="?")
+    bk.set_defaults(func=cmd_bank)
 
     s = sub.add_parser("simulate", help="the source simulator")
     s.add_argument("action", choices=["init", "advance", "serve-logistics", "start-api", "stop-api"])

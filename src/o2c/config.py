@@ -58,6 +58,9 @@ class Settings:
     expectations_dir: Path
     data_team_email: str | None = None
     """Where pipeline failures are e-mailed (``O2C_DATA_TEAM_EMAIL``; several addresses: comma-separated)."""
+    finance_email: str | None = None
+    """Where the finance team's digest (the rules finance owns: unapplied cash, bank statement breaks) is
+    e-mailed (``O2C_FINANCE_EMAIL``; several addresses: comma-separated). Unset: the outbox only."""
 
     @property
     def embedded(self) -> bool:
@@ -90,4 +93,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dbt_project_dir=Path(e.get("O2C_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project"),
         expectations_dir=Path(e.get("O2C_EXPECTATIONS_DIR") or PROJECT_ROOT / "expectations"),
         data_team_email=e.get("O2C_DATA_TEAM_EMAIL") or None,
+        finance_email=e.get("O2C_FINANCE_EMAIL") or None,
     )

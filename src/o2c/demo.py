@@ -61,6 +61,9 @@ MARTS = (
     "fct_dso_monthly",
     "fct_credit_exposure",
     "fct_order_exceptions",
+    "fct_cash_applications",
+    "fct_unapplied_cash",
+    "fct_bank_statement_breaks",
 )
 OPTIONAL_MARTS = ("fct_contracts", "fct_order_fulfillment")
 """Marts the summary reads when they are built, and reports as not built otherwise."""
@@ -278,6 +281,7 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
     from psycopg import sql
 
     from o2c.checks.rules import load_rules
+    from o2c.simulate.cash_scorecard import score_cash_application
     from o2c.simulate.scorecard import expected_cases, flagged_exceptions, score
     from o2c.warehouse.db import warehouse_url
 
@@ -305,7 +309,18 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
             rejects = conn.execute("select count(*) from ops.type_contract_rejects").fetchone()[0]  # type: ignore[index]
         flagged = flagged_exceptions(conn, as_of)
         headlines = finance_headlines(conn, as_of)
+        cash = score_cash_application(
+            conn, settings.sim_dir / "ground_truth", as_of, cash_application_window(settings)
+        )
+        cash_rules = conn.execute(
+            "select match_rule, count(*) from marts.fct_cash_applications group by match_rule order by 2 desc"
+        ).fetchall()
+        unapplied = conn.execute(
+            "select count(*), coalesce(sum(unapplied_amount_usd), 0) from marts.fct_unapplied_cash"
+        ).fetchone()
     rules = load_rules(settings.expectations_dir)
+    # every rule of the catalog, those with no open exception too; then any other rule still in the mart
+    per_rule = {rule_id: per_rule.get(rule_id, 0) for rule_id in rules} | per_rule
     scores = score(expected_cases(settings.sim_dir / "ground_truth", as_of, rules), flagged)
     from o2c.reconcile import staging_vs_source
     from o2c.simulate.driver import erp_url
@@ -320,7 +335,33 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
         "scores": scores,
         "staging_vs_erp": diffs,
         "headlines": headlines,
+        "cash": cash,
+        "cash_rules": cash_rules,
+        "unapplied": unapplied,
     }
+
+
+def cash_application_window(settings: Settings) -> int:
+    """The cash application window (dbt var ``cash_application.window_days``)."""
+    import yaml
+
+    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text())
+    return int(project["vars"]["cash_application"]["window_days"])
+
+
+def print_cash(s: dict[str, Any], as_of: date) -> None:
+    """The cash application's figures against the simulator's ground truth."""
+    c = s["cash"]
+    print(f"\ncash application vs the simulator's ground truth (receipts booked in the window up to {as_of})")
+    print(
+        f"  paid invoices applied automatically: {c.invoices_applied} of {c.paid_invoices}"
+        f" = {c.hit_rate * 100:.1f} %"
+    )
+    print(f"  wrong applications: {c.wrong_applications} of {c.applications} = {c.wrong_rate * 100:.2f} %")
+    print(f"  cash amount applied: {c.amount_share * 100:.1f} % of {_num(c.amount_usd, 0)} USD received")
+    print("  applications by rule: " + ", ".join(f"{rule} {count}" for rule, count in s["cash_rules"]))
+    count, amount = s["unapplied"]
+    print(f"  unapplied cash: {count} receipts, {_num(amount, 0)} USD (marts.fct_unapplied_cash)")
 
 
 def _num(value: Any, places: int = 1) -> str:
@@ -396,7 +437,7 @@ def print_summary(
         print(f"  marts.{mart:<26} not built")
     print("\nopen exceptions per rule")
     for rule_id, count in s["per_rule"].items():
-        print(f"  {rule_id:<16} {count:>6}")
+        print(f"  {rule_id:<20} {count:>6}")
     sent, outbox_only, failed, recipients = s["alerts"]
     print(
         f"\nalerts: {sent} digests sent by SMTP, {outbox_only} to the outbox only, {failed} failed, "
@@ -416,15 +457,16 @@ def print_summary(
     for d in bad:
         print(f"  {d.table}: missing {d.missing} extra {d.extra}")
     print("\ndetection vs the simulator's ground truth")
-    print(f"  {'rule':<16} {'expected':>8} {'flagged':>8} {'precision':>10} {'recall':>8}")
+    print(f"  {'rule':<20} {'expected':>8} {'flagged':>8} {'precision':>10} {'recall':>8}")
     for r in s["scores"]:
-        print(f"  {r.rule_id:<16} {r.expected:>8} {r.flagged:>8} {r.precision:>10.3f} {r.recall:>8.3f}")
+        print(f"  {r.rule_id:<20} {r.expected:>8} {r.flagged:>8} {r.precision:>10.3f} {r.recall:>8.3f}")
     tp = sum(r.true_positives for r in s["scores"])
     flagged = sum(r.flagged for r in s["scores"])
     expected = sum(r.expected for r in s["scores"])
     print(
-        f"  {'all':<16} {expected:>8} {flagged:>8} {tp / max(flagged, 1):>10.3f} {tp / max(expected, 1):>8.3f}"
+        f"  {'all':<20} {expected:>8} {flagged:>8} {tp / max(flagged, 1):>10.3f} {tp / max(expected, 1):>8.3f}"
     )
+    print_cash(s, as_of)
     print_headlines(s["headlines"], as_of)
     if steps is not None:
         print_times(steps, tasks or [])

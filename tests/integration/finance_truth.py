@@ -59,16 +59,20 @@ def open_items(
     """The customer items open at the end of ``day``: posted by then, in BSID at its cutoff, or in BSAD with a
     clearing date after it. ``late_commits_arrived``: see versions changed by the cutoff however late
     committed (a date whose next nights were already extracted). ``first_load``: the date of the warehouse's
-    first extraction, which saw each row's latest version only; a clearing reset between ``day`` and then
-    (the item reopened and cleared again) is invisible to it, so such an item reads as of that load."""
+    first extraction, which saw each row's latest version only; a change between ``day``'s cutoff and then (a
+    clearing posted days after its clearing date, a clearing reset) is invisible to it, so such an item reads as
+    of that load."""
     cutoff = cutoff_for(day)
     hidden: set[tuple[str, ...]] = set()
     if first_load is not None and day < first_load:
-        for item in world.reset_items:
-            key = tuple(item.split("-"))
-            reset_at = next(when for when, row in world.erp["BSAD"][key] if row is None)
-            if cutoff < reset_at <= cutoff_for(first_load):
-                hidden.add(key)
+        # the first load saw each item's latest version only: an item changed after ``day``'s cutoff and before
+        # that load (cleared a few days after the bank booked its payment, a clearing reset) has no earlier
+        # version in the warehouse, and its first-load state stands for ``day``
+        first_cutoff = cutoff_for(first_load)
+        for table in ("BSID", "BSAD"):
+            for key, versions in world.erp[table].items():
+                if any(cutoff < when <= first_cutoff for when, _ in versions):
+                    hidden.add(key)
     rows: list[tuple[str, Mapping[str, object]]] = []
     for table in ("BSID", "BSAD"):
         for row in world.erp_as_of(table, cutoff, by_change_time=late_commits_arrived):

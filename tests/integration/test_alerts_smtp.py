@@ -2,7 +2,9 @@
 
 Covers: one bilingual digest per rep, the outbox copy, a re-run that sends nothing twice, the next day's
 digest marking only the new exception, a failed send logged and retried by a later run, a 4xx answer
-retried within the run, and the outbox-only mode when no SMTP server is configured.
+retried within the run, and the outbox-only mode when no SMTP server is configured; the finance rules'
+exceptions going to the finance team's addresses (``O2C_FINANCE_EMAIL``) and never to a rep, to the outbox
+only (and reported) without that setting; and an escalated exception alerted again.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from o2c.alerts.dispatch import AlertDispatchError, send_alerts
+from o2c.alerts.dispatch import NO_FINANCE_ADDRESS, AlertDispatchError, send_alerts
 from o2c.config import Settings, load_settings
 from o2c.warehouse.bootstrap import ensure_schema
 from o2c.warehouse.embedded import EmbeddedWarehouse
@@ -42,10 +44,11 @@ create table if not exists marts.fct_order_exceptions (
     entity_key text not null,
     order_id text,
     invoice_id text,
-    customer_id text not null,
-    customer_name text not null,
-    customer_name_zh text not null,
-    owner_rep_id text not null,
+    customer_id text,
+    customer_name text,
+    customer_name_zh text,
+    owner_rep_id text,
+    rule_owner text,
     first_seen_date date not null,
     last_seen_date date not null,
     status text not null,
@@ -145,7 +148,12 @@ def conn(warehouse: str, smtp_server: tuple[Collector, int]) -> Iterator[psycopg
         yield connection
 
 
-def make_settings(tmp_path: Path, warehouse: str, smtp_port: int | None) -> Settings:
+FINANCE_EMAIL = "Finance <finance@example.com>, ar@example.com"
+
+
+def make_settings(
+    tmp_path: Path, warehouse: str, smtp_port: int | None, finance: str | None = None
+) -> Settings:
     env = {
         "O2C_HOME": str(tmp_path / "home"),
         "O2C_ALERT_OUTBOX": str(tmp_path / "outbox"),
@@ -154,6 +162,8 @@ def make_settings(tmp_path: Path, warehouse: str, smtp_port: int | None) -> Sett
     }
     if smtp_port is not None:
         env |= {"O2C_SMTP_HOST": "127.0.0.1", "O2C_SMTP_PORT": str(smtp_port)}
+    if finance is not None:
+        env["O2C_FINANCE_EMAIL"] = finance
     return load_settings(env)
 
 
@@ -175,6 +185,7 @@ def add_exception(conn: psycopg.Connection, exception_id: str, owner: str, **ove
         "customer_name": "Acme Chemicals",
         "customer_name_zh": "阿克米化工",
         "owner_rep_id": owner,
+        "rule_owner": "sales_rep",
         "first_seen_date": DAY1 - timedelta(days=3),
         "last_seen_date": DAY1,
         "status": "open",
@@ -190,6 +201,28 @@ def add_exception(conn: psycopg.Connection, exception_id: str, owner: str, **ove
         f"insert into marts.fct_order_exceptions ({columns}) values ({placeholders})",
         list(row.values()),
     )
+
+
+def add_finance_exception(conn: psycopg.Connection, exception_id: str, **overrides: Any) -> None:
+    """An open UNAPPLIED_CASH exception (finance's): no order, invoice, customer or rep."""
+    row: dict[str, Any] = {
+        "rule_id": "UNAPPLIED_CASH",
+        "rule_name_en": "Unapplied cash older than 5 days",
+        "rule_name_zh": "未核销款项超过 5 天",
+        "severity": "medium",
+        "entity_key": f"pay-{exception_id}",
+        "order_id": None,
+        "invoice_id": None,
+        "customer_id": None,
+        "customer_name": None,
+        "customer_name_zh": None,
+        "rule_owner": "finance",
+        "measure": 6,
+        "detail_en": f"1000.00 USD not applied of a receipt of 1000.00 USD ({exception_id})",
+        "detail_zh": f"回款 1000.00 USD 未核销（{exception_id}）",
+    }
+    row.update(overrides)
+    add_exception(conn, exception_id, row.pop("owner_rep_id", None), **row)
 
 
 def seed_day1(conn: psycopg.Connection) -> None:
@@ -388,3 +421,151 @@ def test_two_runs_at_once_send_each_digest_once(
     assert sum(s["skipped_already_sent"] for s in summaries) == 2
     assert sorted(handler.by_recipient()) == ["anna@example.com", "li.wei@example.com"]
     assert len(handler.envelopes) == 2
+
+
+# -- finance ----------------------------------------------------------------------------------------------
+def seed_finance(conn: psycopg.Connection) -> None:
+    """R1: one receivable; finance: two unapplied receipts (one on a row naming R2) and a statement break."""
+    add_exception(conn, "E1", "R1")
+    add_finance_exception(conn, "F1")
+    add_finance_exception(conn, "F2", owner_rep_id="R2", customer_id="C001")  # a finance rule: not R2's
+    add_finance_exception(
+        conn,
+        "F3",
+        rule_id="BANK_STMT_INTEGRITY",
+        rule_name_en="Bank statement integrity break",
+        rule_name_zh="银行对账单连续性中断",
+        severity="high",
+        entity_key="17",
+        measure=2,
+        detail_en="account NL91ABNA0417164300 (EUR): statement 61 of 2026-09-21 opens at 1200.00",
+        detail_zh="账户 NL91ABNA0417164300（EUR）：对账单 61（2026-09-21）的期初余额 1200.00",
+    )
+
+
+def test_finance_rules_go_to_the_finance_addresses_never_to_a_rep(
+    conn: psycopg.Connection, smtp_server: tuple[Collector, int], warehouse: str, tmp_path: Path
+) -> None:
+    handler, port = smtp_server
+    seed_finance(conn)
+    settings = make_settings(tmp_path, warehouse, port, finance=FINANCE_EMAIL)
+
+    summary = send(settings, DAY1)
+
+    assert summary["digests"] == 2 and summary["sent"] == 2 and summary["warnings"] == []
+    assert summary["recipients"] == ["li.wei@example.com", "finance@example.com", "ar@example.com"]
+    assert summary["finance"] == {
+        "status": "sent",
+        "exceptions": 3,
+        "new": 3,
+        "escalated": 0,
+        "recipients": ["finance@example.com", "ar@example.com"],
+        "outbox_file": str(tmp_path / "outbox" / "2026-09-27" / "team_finance.eml"),
+    }
+    received = handler.by_recipient()
+    assert sorted(received) == ["ar@example.com", "finance@example.com", "li.wei@example.com"]  # not anna
+    assert len(handler.envelopes) == 2  # one message to both finance addresses
+    [finance] = received["finance@example.com"]
+    assert finance["To"] == FINANCE_EMAIL
+    assert finance["Subject"] == "[o2c] 3 new finance exceptions / 3 条新增财务异常 — 2026-09-27"
+    for kind in ("plain", "html"):
+        text = body(finance, kind)
+        assert "You receive this digest as the finance team." in text and "您作为财务团队收到本摘要。" in text
+        assert "(F1)" in text and "(F2)" in text and "statement 61 of 2026-09-21" in text
+        assert "Unapplied cash older than 5 days" in text and "银行对账单连续性中断" in text
+    assert body(finance).index("Finance exceptions") < body(finance).index("财务异常")
+    li = received["li.wei@example.com"][0]
+    assert "SO-E1" in body(li) and "(F1)" not in body(li) and "finance" not in body(li).lower()
+
+    log = alert_log(conn)
+    assert {key: (row[0], row[3]) for key, row in log.items()} == {
+        "2026-09-27:R1": ("sent", "li.wei@example.com"),
+        "2026-09-27:team:finance": ("sent", "finance@example.com, ar@example.com"),
+    }
+    items = conn.execute(
+        "select rep_id, rule_id, entity_key from ops.alert_items where alert_key = '2026-09-27:team:finance' "
+        "order by 2, 3"
+    ).fetchall()
+    assert items == [
+        ("team:finance", "BANK_STMT_INTEGRITY", "17"),
+        ("team:finance", "UNAPPLIED_CASH", "pay-F1"),
+        ("team:finance", "UNAPPLIED_CASH", "pay-F2"),
+    ]
+    assert sorted(p.name for p in (tmp_path / "outbox" / "2026-09-27").iterdir()) == [
+        "R1.eml",
+        "team_finance.eml",
+    ]
+
+    again = send(settings, DAY1)
+
+    assert again["skipped_already_sent"] == 2 and again["sent"] == 0 and len(handler.envelopes) == 2
+
+
+@pytest.mark.parametrize("finance_setting", [None, "not-an-address"])
+def test_without_a_finance_address_the_digest_is_in_the_outbox_only_and_the_run_says_so(
+    conn: psycopg.Connection,
+    smtp_server: tuple[Collector, int],
+    warehouse: str,
+    tmp_path: Path,
+    finance_setting: str | None,
+) -> None:
+    handler, port = smtp_server
+    seed_finance(conn)
+    settings = make_settings(tmp_path, warehouse, port, finance=finance_setting)
+
+    summary = send(settings, DAY1)
+
+    # the rep's digest is sent; the finance digest is written, logged, reported, and sent to nobody
+    assert summary["sent"] == 1 and summary["outbox_only"] == 1 and summary["failed"] == 0
+    assert summary["recipients"] == ["li.wei@example.com"]
+    assert [env.rcpt_tos for env in handler.envelopes] == [["li.wei@example.com"]]
+    path = tmp_path / "outbox" / "2026-09-27" / "team_finance.eml"
+    assert summary["finance"]["status"] == "outbox_only" and summary["finance"]["recipients"] == []
+    assert summary["finance"]["outbox_file"] == str(path)
+    warning = summary["warnings"][-1]
+    assert warning.startswith("O2C_FINANCE_EMAIL is not set") and str(path) in warning
+    assert "(3 exceptions, 3 new, 0 escalated)" in warning
+    if finance_setting:
+        assert len(summary["warnings"]) == 2 and "'not-an-address'" in summary["warnings"][0]
+    on_disk = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert on_disk["To"] == "undisclosed-recipients:;"
+    assert "You receive this digest as the finance team." in body(on_disk)
+    assert alert_log(conn)["2026-09-27:team:finance"][0] == "outbox_only"
+    assert alert_log(conn)["2026-09-27:team:finance"][3] == NO_FINANCE_ADDRESS
+
+    again = send(settings, DAY1)
+
+    assert again["skipped_already_sent"] == 2 and len(handler.envelopes) == 1
+
+
+def test_an_escalated_exception_is_alerted_again_once(
+    conn: psycopg.Connection, smtp_server: tuple[Collector, int], warehouse: str, tmp_path: Path
+) -> None:
+    """Unapplied cash past its escalation age turns high: finance is told again, once; the rep's receivable,
+    unchanged, is not."""
+    handler, port = smtp_server
+    add_exception(conn, "E1", "R1")
+    add_finance_exception(conn, "F1")
+    settings = make_settings(tmp_path, warehouse, port, finance=FINANCE_EMAIL)
+    send(settings, DAY1)
+    handler.envelopes.clear()
+    conn.execute("update marts.fct_order_exceptions set last_seen_date = %s", (DAY2,))
+    conn.execute(
+        "update marts.fct_order_exceptions set severity = 'high', measure = 11 where exception_id = 'F1'"
+    )
+
+    summary = send(settings, DAY2)
+
+    assert summary["digests"] == 1 and summary["finance"]["escalated"] == 1 and summary["finance"]["new"] == 0
+    [msg] = handler.messages()
+    assert msg["Subject"] == "[o2c] 1 escalated finance exception / 1 条升级财务异常 — 2026-09-28"
+    assert "[ESCALATED] pay-F1" in body(msg) and "Severity: high (was medium)" in body(msg)
+    assert conn.execute(
+        "select is_new, severity from ops.alert_items where alert_key = '2026-09-28:team:finance'"
+    ).fetchall() == [(False, "high")]
+    handler.envelopes.clear()
+    conn.execute("update marts.fct_order_exceptions set last_seen_date = %s", (DAY2 + timedelta(days=1),))
+
+    summary = send(settings, DAY2 + timedelta(days=1))
+
+    assert summary["digests"] == 0 and handler.envelopes == []

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from o2c.sources.bank.model import ParsedBankFile
 from o2c.sources.bank.mt940 import statements as mt940_statements
 from o2c.sources.bank.parse import parse_bank_file
 from o2c.warehouse.bootstrap import ensure_schema
-from o2c.warehouse.db import ensure_database, warehouse_url, with_database
 
 pytestmark = pytest.mark.integration
 
@@ -67,30 +65,6 @@ _CAMT = """<?xml version="1.0" encoding="UTF-8"?>
 
 def mt940(n: int, closing: str = "130,00") -> bytes:
     return _MT940.format(n=n, closing=closing).encode()
-
-
-@pytest.fixture
-def bank(o2c_home: Settings, tmp_path: Path) -> Iterator[Settings]:
-    """Settings with a fresh database on the session's server and a fresh inbox/quarantine/archive."""
-    database = f"o2c_bank_{tmp_path.name.lower().replace('-', '_')}"
-    url = with_database(warehouse_url(o2c_home), database)
-    ensure_database(url)
-    settings = dataclasses.replace(
-        o2c_home,
-        warehouse_url=url,
-        home=tmp_path / "home",
-        bank_inbox=tmp_path / "inbox",
-        quarantine_dir=tmp_path / "quarantine",
-    )
-    settings.bank_inbox.mkdir(parents=True)
-    pipeline.prepare(settings)  # the landing/ops schemas in the new database
-    yield settings
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("drop database if exists {} with (force)").format(
-                psycopg.sql.Identifier(database)
-            )
-        )
 
 
 def drop(settings: Settings, name: str, content: bytes) -> Path:
@@ -243,9 +217,9 @@ def test_a_statement_in_two_files_lands_once(bank: Settings) -> None:
         "50.00",
         "20.00",
     )
-    skipped = "statement 20 of account NL91ABNA0417164300 was already loaded from another file: skipped"
+    skipped = "statement 20/1 of account NL91ABNA0417164300 was already loaded from another file: skipped"
     assert skipped in b.warnings and skipped in c.warnings
-    assert (c.status, c.reason) == ("duplicate", "every statement in it was already loaded from another file")
+    assert (c.status, c.reason) == ("duplicate", "every report in it was already loaded from another file")
     assert query(bank, "select statement_id, _source from raw_bank.statements order by statement_id") == [
         ("20", "bank-file:A.sta"),
         ("21", "bank-file:B.sta"),
@@ -268,7 +242,7 @@ def test_a_statement_repeated_within_a_file_lands_once(bank: Settings) -> None:
     (result,) = BankIngest(str(bank.warehouse_url), bank).ingest([bank.bank_inbox / "twice.sta"])
 
     assert (result.status, result.statements, result.entries) == ("loaded", 1, 2)
-    assert "statement 23/1 of account NL91ABNA0417164300 repeats statement 1 of the file: skipped" in (
+    assert "statement 23/1 of account NL91ABNA0417164300 repeats report 1 of the file: skipped" in (
         result.warnings
     )
     assert raw_counts(bank) == (1, 2)
@@ -301,11 +275,11 @@ def test_re_ingesting_a_file_adds_nothing_and_the_load_log_records_each_run(
         " detail->>'file' from ops.load_log where batch_id = %s order by load_id",
         batch,
     ) == [
-        ("statements", 1, 1, 0, None, None, False, "statement.sta"),
         ("entries", 2, 2, 0, None, None, False, "statement.sta"),
-        ("statements", 1, 0, 0, None, None, False, "statement.sta"),
+        ("statements", 1, 1, 0, None, None, False, "statement.sta"),
         ("entries", 2, 0, 0, None, None, False, "statement.sta"),
-    ], "the first landing and the third (the second never reached landing: same bytes)"
+        ("statements", 1, 0, 0, None, None, False, "statement.sta"),
+    ], "the first landing and the third (the second never reached landing: same bytes); entries stream first"
     assert query(bank, "select distinct source, _batch_id from ops.load_log, raw_bank.entries") == [
         ("bank", batch)
     ]
@@ -317,12 +291,12 @@ def test_a_file_that_fails_half_way_through_landing_leaves_nothing_landed(
 ) -> None:
     drop(bank, "A_good.sta", mt940(32))
     drop(bank, "B_two.sta", mt940(30) + mt940(31))
-    real_parse = bank_ingest.parse_bank_file
+    real_parse = bank_ingest.parse_bank_bytes
 
-    def nul_in_second_statement(path: Path) -> ParsedBankFile:
-        """The second statement's first entry carries a NUL, which PostgreSQL text cannot hold: its
-        statements land, then landing its entries fails on that row."""
-        parsed = real_parse(path)
+    def nul_in_second_statement(data: bytes, name: str) -> ParsedBankFile:
+        """The second statement's first entry carries a NUL, which PostgreSQL text cannot hold (the parsers
+        reject one; this one slips past them): landing its entries fails on that row."""
+        parsed = real_parse(data, name)
         if len(parsed.statements) < 2:
             return parsed
         first, second = parsed.statements
@@ -330,7 +304,7 @@ def test_a_file_that_fails_half_way_through_landing_leaves_nothing_landed(
         second = dataclasses.replace(second, entries=(poisoned, *second.entries[1:]))
         return dataclasses.replace(parsed, statements=(first, second))
 
-    monkeypatch.setattr(bank_ingest, "parse_bank_file", nul_in_second_statement)
+    monkeypatch.setattr(bank_ingest, "parse_bank_bytes", nul_in_second_statement)
     with pytest.raises(BankIngestError) as caught:
         pipeline.ingest_bank_inbox(bank)
 

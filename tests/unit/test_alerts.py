@@ -1,4 +1,5 @@
-"""Pure tests of the alert digest: who gets what, what is new, the EN/ZH rendering and the message file."""
+"""Pure tests of the alert digest: who gets what (reps, the finance team), what is new or escalated, the EN/ZH
+rendering and the message file."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ from typing import Any
 import pytest
 
 from o2c.alerts.digest import (
+    FINANCE_RECIPIENT_ID,
     Digest,
     OrderException,
+    Recipient,
     build_digests,
     format_measure,
     render,
     unroutable_rep_ids,
 )
-from o2c.alerts.outbox import build_message, outbox_path, recipient_address, write_outbox
+from o2c.alerts.dispatch import finance_recipient
+from o2c.alerts.outbox import alert_key, build_message, outbox_path, recipient_address, write_outbox
 from o2c.alerts.smtp import AlertSendError, SmtpConfig, is_transient, send_message
+from o2c.config import load_settings
 
 AS_OF = date(2026, 9, 27)
 
@@ -49,7 +54,11 @@ RULES = {
     "ar_overdue": ("Receivable overdue", "应收账款逾期"),
     "price_band": ("Price off the benchmark band", "价格偏离基准区间"),
     "eta_slipped": ("ETA slipped", "预计到港/到货时间延误"),
+    "UNAPPLIED_CASH": ("Unapplied cash older than 5 days", "未核销款项超过 5 天"),
+    "BANK_STMT_INTEGRITY": ("Bank statement integrity break", "银行对账单连续性中断"),
 }
+
+FINANCE_TEAM = Recipient.finance_team([("Finance", "finance@example.com"), ("", "ar@example.com")])
 
 
 def exc(exception_id: str, rule_id: str = "ar_overdue", **overrides: Any) -> dict[str, Any]:
@@ -79,8 +88,28 @@ def exc(exception_id: str, rule_id: str = "ar_overdue", **overrides: Any) -> dic
     return row
 
 
+def finance_exc(exception_id: str, rule_id: str = "UNAPPLIED_CASH", **overrides: Any) -> dict[str, Any]:
+    """A finance rule's exception: no order, invoice, customer or rep."""
+    row = exc(
+        exception_id,
+        rule_id,
+        rule_owner="finance",
+        entity_key=f"payment-{exception_id}",
+        order_id=None,
+        invoice_id=None,
+        customer_id=None,
+        customer_name=None,
+        customer_name_zh=None,
+        owner_rep_id=None,
+        detail_en=f"1000.00 USD not applied ({exception_id})",
+        detail_zh=f"1000.00 USD 未核销（{exception_id}）",
+    )
+    row.update(overrides)
+    return row
+
+
 def only(digests: list[Digest], rep_id: str) -> Digest:
-    matches = [d for d in digests if d.rep.sales_rep_id == rep_id]
+    matches = [d for d in digests if d.recipient.recipient_id == rep_id]
     assert len(matches) == 1, f"expected one digest for {rep_id}, got {len(matches)}"
     return matches[0]
 
@@ -95,7 +124,7 @@ def test_one_digest_per_rep_in_scope_only() -> None:
         exc("E5", owner_rep_id="R9"),
     ]
     digests = build_digests(rows, REPS, set(), AS_OF)
-    assert [d.rep.sales_rep_id for d in digests] == ["R1", "R2"]
+    assert [d.recipient.recipient_id for d in digests] == ["R1", "R2"]
     assert [i.exception.exception_id for i in only(digests, "R1").items] == ["E1"]
     assert [i.exception.exception_id for i in only(digests, "R2").items] == ["E2"]
     assert unroutable_rep_ids(rows, REPS, AS_OF) == ["R9"]
@@ -158,6 +187,121 @@ def test_accepts_records_and_mappings_alike() -> None:
     from_rows = build_digests([exc("E1")], REPS, set(), AS_OF)
     from_records = build_digests([OrderException.from_row(exc("E1"))], REPS, set(), AS_OF)
     assert from_rows == from_records
+
+
+# -- finance routing --------------------------------------------------------------------------------------
+def test_a_finance_rule_goes_to_the_finance_team_and_never_to_a_rep() -> None:
+    rows = [
+        exc("E1"),
+        finance_exc("F1"),
+        finance_exc("F2", "BANK_STMT_INTEGRITY", severity="high", entity_key="17"),
+        finance_exc("F3", owner_rep_id="R1", customer_id="C001"),  # a rep on the row changes nothing
+        finance_exc("F4", status="resolved"),
+        finance_exc("F5", last_seen_date=date(2026, 9, 26)),
+    ]
+    digests = build_digests(rows, REPS, set(), AS_OF, finance=FINANCE_TEAM)
+    assert [d.recipient.recipient_id for d in digests] == ["R1", FINANCE_RECIPIENT_ID]
+    assert [i.exception.exception_id for i in only(digests, "R1").items] == ["E1"]
+    finance = only(digests, FINANCE_RECIPIENT_ID)
+    assert finance.recipient.emails == ("finance@example.com", "ar@example.com")
+    assert finance.audience == "finance"
+    assert [i.exception.exception_id for i in finance.items] == ["F2", "F1", "F3"]  # the high rule first
+    assert unroutable_rep_ids(rows, REPS, AS_OF) == []  # no "(no owner)" for the finance rules
+
+
+def test_the_finance_digest_is_built_without_addresses_for_the_outbox() -> None:
+    [digest] = build_digests([finance_exc("F1")], REPS, set(), AS_OF)
+    assert digest.recipient == Recipient.finance_team() and digest.recipient.emails == ()
+    msg = build_message(
+        digest, sender="o2c <alerts@o2c.example>", sent_at=datetime(2026, 9, 27, 1, tzinfo=UTC)
+    )
+    assert msg["To"] == "undisclosed-recipients:;"
+    assert msg["X-O2C-Alert-Key"] == alert_key(AS_OF, FINANCE_RECIPIENT_ID) == "2026-09-27:team:finance"
+
+
+def test_finance_alerts_once_and_per_recipient() -> None:
+    rows = [finance_exc("F1"), finance_exc("F2")]
+    alerted = {(FINANCE_RECIPIENT_ID, "UNAPPLIED_CASH", "payment-F1")}
+    [digest] = build_digests(rows, REPS, alerted, AS_OF, finance=FINANCE_TEAM)
+    assert [(i.exception.exception_id, i.is_new) for i in digest.items] == [("F2", True), ("F1", False)]
+    alerted |= {(FINANCE_RECIPIENT_ID, "UNAPPLIED_CASH", "payment-F2")}
+    assert build_digests(rows, REPS, alerted, AS_OF, finance=FINANCE_TEAM) == []
+    # alerted to a rep under the same rule and key: still new to finance
+    assert build_digests(rows, REPS, {("R1", "UNAPPLIED_CASH", "payment-F1")}, AS_OF)[0].new_count == 2
+
+
+def test_a_rule_with_an_unknown_owner_is_reported_not_sent() -> None:
+    rows = [exc("E1", rule_owner="logistics"), exc("E2", owner_rep_id=None)]
+    assert build_digests(rows, REPS, set(), AS_OF) == []
+    assert unroutable_rep_ids(rows, REPS, AS_OF) == ["(no owner)", "(rule owner logistics)"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "emails", "problems"),
+    [
+        (None, (), []),
+        ("", (), []),
+        ("Finance <finance@example.com>, ar@example.com", ("finance@example.com", "ar@example.com"), []),
+        ("finance@example.com, not-an-address", ("finance@example.com",), ["'not-an-address'"]),
+        ("two words@example.com", (), ["'two words@example.com'"]),
+    ],
+)
+def test_finance_addresses_come_from_the_setting(
+    setting: str | None, emails: tuple[str, ...], problems: list[str]
+) -> None:
+    env = {} if setting is None else {"O2C_FINANCE_EMAIL": setting}
+    recipient, found = finance_recipient(load_settings(env))
+    assert recipient.recipient_id == FINANCE_RECIPIENT_ID and recipient.emails == emails
+    assert len(found) == len(problems)
+    for problem, needle in zip(found, problems, strict=True):
+        assert problem.startswith("O2C_FINANCE_EMAIL: ") and needle in problem
+
+
+# -- escalation -------------------------------------------------------------------------------------------
+def test_an_escalated_exception_is_alerted_again() -> None:
+    rows = [exc("E1", severity="high"), exc("E2", severity="medium")]
+    alerted = {("R1", "ar_overdue", "entity-E1"): "medium", ("R1", "ar_overdue", "entity-E2"): "medium"}
+    digest = only(build_digests(rows, REPS, alerted, AS_OF), "R1")
+    assert [(i.exception.exception_id, i.is_new, i.escalated_from) for i in digest.items] == [
+        ("E1", False, "medium"),
+        ("E2", False, None),
+    ]
+    assert (digest.new_count, digest.escalated_count, digest.open_count) == (0, 1, 2)
+    assert (
+        render(digest)[0]
+        == "[o2c] 1 条升级异常订单（共 2 条未关闭） / 1 escalated abnormal order (2 open) — 2026-09-27"
+    )
+
+
+def test_no_realert_at_the_same_or_a_lower_severity_or_without_severities() -> None:
+    rows = [exc("E1", severity="high"), exc("E2", severity="low")]
+    alerted_high = {("R1", "ar_overdue", "entity-E1"): "high", ("R1", "ar_overdue", "entity-E2"): "medium"}
+    assert build_digests(rows, REPS, alerted_high, AS_OF) == []
+    assert build_digests(rows, REPS, set(alerted_high), AS_OF) == []  # a set: escalation unknown
+
+
+def test_new_and_escalated_items_are_told_apart() -> None:
+    rows = [
+        exc("E1", severity="high"),
+        exc("E2"),
+        finance_exc("F1", severity="high", measure=Decimal(12)),
+        finance_exc("F2", measure=Decimal(6)),
+    ]
+    alerted = {
+        ("R1", "ar_overdue", "entity-E1"): "medium",
+        (FINANCE_RECIPIENT_ID, "UNAPPLIED_CASH", "payment-F1"): "medium",
+    }
+    digests = build_digests(rows, REPS, alerted, AS_OF, finance=FINANCE_TEAM)
+    subject, text, body = render(only(digests, "R1"))
+    assert subject == "[o2c] 1 条新增异常订单，1 条升级 / 1 new abnormal order, 1 escalated — 2026-09-27"
+    assert "[ESCALATED] Sales order SO-E1" in text and "【升级】销售订单 SO-E1" in text
+    assert "Severity: high (was medium)" in text and "严重程度：高（此前为中）" in text
+    assert text.index("NEW: not alerted before") < text.index("ESCALATED: alerted before, more severe now")
+    assert "升级：此前已提醒，现严重程度提高" in text and "[ESCALATED]</span>" in body
+    assert "As of 2026-09-27 you have 1 new abnormal order, 1 escalated and 2 open in total." in text
+    subject, text, _ = render(only(digests, FINANCE_RECIPIENT_ID))
+    assert subject == "[o2c] 1 new finance exception, 1 escalated / 1 条新增财务异常，1 条升级 — 2026-09-27"
+    assert "[ESCALATED] payment-F1" in text and "[NEW] payment-F2" in text
 
 
 # -- render -----------------------------------------------------------------------------------------------
@@ -225,6 +369,55 @@ def test_html_escapes_every_value() -> None:
 def test_measure_with_unit(measure: Decimal | None, unit: str | None, en: str, zh: str) -> None:
     record = OrderException.from_row(exc("E1", measure=measure, measure_unit=unit))
     assert (format_measure(record, "EN"), format_measure(record, "ZH")) == (en, zh)
+
+
+def test_finance_digest_in_both_languages_english_first() -> None:
+    rows = [
+        finance_exc("F1", measure=Decimal(7)),
+        finance_exc(
+            "F2",
+            "BANK_STMT_INTEGRITY",
+            severity="high",
+            entity_key="17",
+            measure=Decimal(2),
+            detail_en="account NL91ABNA0417164300 (EUR): statement 61 of 2026-09-21 opens at 1200.00",
+            detail_zh="账户 NL91ABNA0417164300（EUR）：对账单 61（2026-09-21）的期初余额 1200.00",
+        ),
+    ]
+    [digest] = build_digests(rows, REPS, set(), AS_OF, finance=FINANCE_TEAM)
+    subject, text, body = render(digest)
+    assert subject == "[o2c] 2 new finance exceptions / 2 条新增财务异常 — 2026-09-27"
+    for part in (text, body):
+        assert "Finance exceptions" in part and "财务异常" in part
+        assert "You receive this digest as the finance team." in part and "您作为财务团队收到本摘要。" in part
+        assert "Hello Finance team," in part and "财务团队，您好：" in part
+        assert "Unapplied cash older than 5 days" in part and "未核销款项超过 5 天" in part
+        assert "Bank statement integrity break" in part and "银行对账单连续性中断" in part
+        assert "statement 61 of 2026-09-21 opens at 1200.00" in part
+        assert "对账单 61（2026-09-21）的期初余额 1200.00" in part
+        assert "7 days" in part and "7 天" in part
+        assert "owner of these customers" not in part and "客户订单的负责人" not in part
+        assert "abnormal order" not in part
+    assert text.index("Finance exceptions") < text.index("财务异常")  # English first
+    assert body.index('lang="en"') < body.index('lang="zh-CN"')
+    assert text.index("[BANK_STMT_INTEGRITY]") < text.index("[UNAPPLIED_CASH]")  # the high rule first
+    assert "[NEW] 17" in text and "【新增】payment-F1" in text  # no order or invoice: the entity key
+    assert "Customer:" not in text and "客户：" not in text  # no customer line for a finance exception
+    assert ">Reference</th>" in body and ">参考编号</th>" in body
+    assert "Apply the cash in the ERP".lower() in text.lower() and "核销款项" in text
+
+
+def test_finance_message_goes_to_every_finance_address(tmp_path: Path) -> None:
+    [digest] = build_digests([finance_exc("F1")], REPS, set(), AS_OF, finance=FINANCE_TEAM)
+    msg = build_message(
+        digest, sender="o2c <alerts@o2c.example>", sent_at=datetime(2026, 9, 27, 1, tzinfo=UTC)
+    )
+    assert msg["To"] == "Finance <finance@example.com>, ar@example.com"
+    assert [a.addr_spec for a in msg["To"].addresses] == ["finance@example.com", "ar@example.com"]
+    assert msg["Message-ID"] == "<o2c-alert.2026-09-27.team_finance@o2c.example>"
+    assert msg["Content-Language"] == "en, zh-CN"
+    path = write_outbox(msg, tmp_path, AS_OF, digest.recipient.recipient_id)
+    assert path == tmp_path / "2026-09-27" / "team_finance.eml"
 
 
 # -- message and outbox -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from o2c.business_calendar import cutoff_for
-from o2c.simulate.bank_files import bank_files, drop_files
+from o2c.simulate.bank.files import bank_files, drop_files
 from o2c.simulate.world import SimConfig, World, build_world
 
 SMALL = SimConfig(

@@ -1,10 +1,15 @@
-"""Build and render the per-rep abnormal-order digest (pure functions: no I/O, no wall clock).
+"""Build and render the abnormal-order digests (pure functions: no I/O, no wall clock).
 
-A rep gets one digest per as-of business date, listing their open abnormal orders seen on that date. The
-digest exists only when at least one of them was never alerted to the rep before ("new"); new items come
-first, then the ones still open from earlier alerts. Within each part items are grouped by rule, the rule
-with the most severe item first. Every digest is rendered in English and Chinese in one message, the rep's
-preferred language first. Terms follow the glossary in DESIGN.md section 7.
+Who gets what follows the rule's owner (``owner`` in ``expectations/rules.yml``, ``rule_owner`` in the
+exceptions mart): an exception of a ``sales_rep`` rule goes to the rep who owns the customer
+(``owner_rep_id``); one of a ``finance`` rule (unapplied cash, bank statement breaks: no customer, no rep)
+goes to the finance team's digest, never to a rep. A recipient gets one digest per as-of business date,
+listing their open exceptions seen on that date. The digest exists only when at least one of them was never
+alerted to the recipient before ("new") or is more severe than when it was ("escalated", e.g. a receivable
+past the escalation threshold); new items come first, then escalated ones, then the ones still open from
+earlier alerts. Within each part items are grouped by rule, the rule with the most severe item first. Every
+digest is rendered in English and Chinese in one message, the recipient's preferred language first (English
+for the finance team). Terms follow the glossary in DESIGN.md section 7.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from o2c.checks.rules import FINANCE, SALES_REP
+
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 """Sort rank of each severity (most severe first); unknown severities sort last."""
 
@@ -27,8 +34,17 @@ SEVERITY_LABEL = {
 
 NO_OWNER = "(no owner)"
 
+FINANCE_RECIPIENT_ID = "team:finance"
+"""The finance team's recipient id: its alert key is ``<as_of_date>:team:finance`` (a rep's id is a PERNR:
+digits only, never this)."""
+
 AlertedKey = tuple[str, str, str]
-"""``(rep_id, rule_id, entity_key)``: one exception once alerted to one rep."""
+"""``(recipient_id, rule_id, entity_key)``: one exception once alerted to one recipient (a rep's id, or
+:data:`FINANCE_RECIPIENT_ID`)."""
+
+AlreadyAlerted = AbstractSet[AlertedKey] | Mapping[AlertedKey, str]
+"""The exceptions alerted before: a set, or a mapping to the most severe severity they were alerted with
+(only the mapping lets an escalation be recognised)."""
 
 
 # -- input records ----------------------------------------------------------------------------------------
@@ -78,6 +94,8 @@ class OrderException:
     measure_unit: str | None
     detail_en: str
     detail_zh: str
+    rule_owner: str = SALES_REP
+    """Whose digest it goes to: ``sales_rep`` (``owner_rep_id``) or ``finance``."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> OrderException:
@@ -104,6 +122,7 @@ class OrderException:
             measure_unit=_optional_text(row.get("measure_unit")),
             detail_en=_text(row.get("detail_en")),
             detail_zh=_text(row.get("detail_zh")),
+            rule_owner=_text(row.get("rule_owner")).strip().lower() or SALES_REP,
         )
 
 
@@ -131,26 +150,84 @@ class SalesRep:
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """Who receives one digest: a sales rep, or the finance team (the exceptions of the rules it owns)."""
+
+    recipient_id: str
+    """The rep's id, or :data:`FINANCE_RECIPIENT_ID`; part of the alert key and of the outbox file's name."""
+    name: str
+    name_zh: str
+    addresses: tuple[tuple[str, str], ...]
+    """``(display name, e-mail address)`` pairs. The finance team's may be empty (``O2C_FINANCE_EMAIL`` not
+    set): its digest then goes to the outbox only."""
+    preferred_language: str = "EN"
+    audience: str = SALES_REP
+    """``sales_rep`` or ``finance``: the digest's wording follows it."""
+
+    @classmethod
+    def for_rep(cls, rep: SalesRep) -> Recipient:
+        return cls(
+            recipient_id=rep.sales_rep_id,
+            name=rep.rep_name,
+            name_zh=rep.rep_name_zh,
+            addresses=((rep.rep_name, rep.email),),
+            preferred_language=rep.preferred_language,
+            audience=SALES_REP,
+        )
+
+    @classmethod
+    def finance_team(cls, addresses: Iterable[tuple[str, str]] = ()) -> Recipient:
+        """The finance team, e-mailed at ``addresses`` (``(display name, address)``; none: outbox only)."""
+        return cls(
+            recipient_id=FINANCE_RECIPIENT_ID,
+            name="Finance team",
+            name_zh="财务团队",
+            addresses=tuple(addresses),
+            preferred_language="EN",
+            audience=FINANCE,
+        )
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """The bare e-mail addresses."""
+        return tuple(address for _, address in self.addresses)
+
+
+@dataclass(frozen=True)
 class DigestItem:
-    """One exception in a digest; ``is_new`` when it was never alerted to this rep before."""
+    """One exception in a digest.
+
+    ``is_new`` when it was never alerted to this recipient before; ``escalated_from`` is the most severe
+    severity it was alerted with before when it is more severe now (it is then alerted again).
+    """
 
     exception: OrderException
     is_new: bool
+    escalated_from: str | None = None
+
+    @property
+    def is_escalated(self) -> bool:
+        return self.escalated_from is not None
 
 
 @dataclass(frozen=True)
 class Digest:
-    """What one rep receives for one as-of date.
+    """What one recipient receives for one as-of date.
 
-    ``new_count`` counts the items never alerted before; ``open_count`` counts all open items listed
-    (new ones included).
+    ``new_count`` counts the items never alerted before, ``escalated_count`` those alerted before at a
+    lower severity; ``open_count`` counts all open items listed (new and escalated ones included).
     """
 
-    rep: SalesRep
+    recipient: Recipient
     as_of_date: date
     items: tuple[DigestItem, ...]
     new_count: int
     open_count: int
+    escalated_count: int = 0
+
+    @property
+    def audience(self) -> str:
+        return self.recipient.audience
 
     @property
     def rule_ids(self) -> list[str]:
@@ -169,8 +246,11 @@ def _coerce_reps(rows: Iterable[SalesRep | Mapping[str, Any]]) -> dict[str, Sale
 
 
 def in_digest(exc: OrderException, as_of: date) -> bool:
-    """Whether an exception belongs in its owner's digest for ``as_of``: open and seen on that date."""
-    return exc.status == "open" and exc.last_seen_date == as_of and bool(exc.owner_rep_id)
+    """Whether an exception belongs in a digest for ``as_of``: open, seen on that date, and with somebody
+    to go to (a finance rule's, or a sales-rep rule's with an owning rep)."""
+    if exc.status != "open" or exc.last_seen_date != as_of:
+        return False
+    return exc.rule_owner == FINANCE or (exc.rule_owner == SALES_REP and bool(exc.owner_rep_id))
 
 
 def _severity_rank(severity: str) -> int:
@@ -200,41 +280,87 @@ def order_items(exceptions: Iterable[OrderException]) -> list[OrderException]:
     return [exc for group in groups for exc in group]
 
 
-def _digest_for(
-    rep: SalesRep, exceptions: list[OrderException], already_alerted: AbstractSet[AlertedKey], as_of: date
-) -> Digest | None:
-    is_new = {
-        e.exception_id: (rep.sales_rep_id, e.rule_id, e.entity_key) not in already_alerted for e in exceptions
-    }
-    new = order_items(e for e in exceptions if is_new[e.exception_id])
-    if not new:
+def escalated_from(exc: OrderException, recipient_id: str, already_alerted: AlreadyAlerted) -> str | None:
+    """The severity an exception was alerted with before, when it is more severe now; else ``None``."""
+    if not isinstance(already_alerted, Mapping):
         return None
-    still_open = order_items(e for e in exceptions if not is_new[e.exception_id])
-    items = tuple(DigestItem(e, True) for e in new) + tuple(DigestItem(e, False) for e in still_open)
-    return Digest(rep=rep, as_of_date=as_of, items=items, new_count=len(new), open_count=len(items))
+    before = already_alerted.get((recipient_id, exc.rule_id, exc.entity_key))
+    if before is None or _severity_rank(exc.severity) >= _severity_rank(before):
+        return None
+    return before
+
+
+def _digest_for(
+    recipient: Recipient, exceptions: list[OrderException], already_alerted: AlreadyAlerted, as_of: date
+) -> Digest | None:
+    def key(e: OrderException) -> AlertedKey:
+        return (recipient.recipient_id, e.rule_id, e.entity_key)
+
+    new = order_items(e for e in exceptions if key(e) not in already_alerted)
+    before = [e for e in exceptions if key(e) in already_alerted]
+    escalated = order_items(e for e in before if escalated_from(e, recipient.recipient_id, already_alerted))
+    if not new and not escalated:
+        return None
+    escalated_ids = {e.exception_id for e in escalated}
+    still_open = order_items(e for e in before if e.exception_id not in escalated_ids)
+    items = (
+        tuple(DigestItem(e, True) for e in new)
+        + tuple(
+            DigestItem(e, False, escalated_from(e, recipient.recipient_id, already_alerted))
+            for e in escalated
+        )
+        + tuple(DigestItem(e, False) for e in still_open)
+    )
+    return Digest(
+        recipient=recipient,
+        as_of_date=as_of,
+        items=items,
+        new_count=len(new),
+        open_count=len(items),
+        escalated_count=len(escalated),
+    )
+
+
+def _recipient_of(
+    exc: OrderException, rep_by_id: Mapping[str, SalesRep], finance: Recipient
+) -> Recipient | None:
+    if exc.rule_owner == FINANCE:
+        return finance
+    if exc.rule_owner == SALES_REP and exc.owner_rep_id in rep_by_id:
+        return Recipient.for_rep(rep_by_id[exc.owner_rep_id])
+    return None
 
 
 def build_digests(
     exceptions: Iterable[OrderException | Mapping[str, Any]],
     reps: Iterable[SalesRep | Mapping[str, Any]],
-    already_alerted: AbstractSet[AlertedKey],
+    already_alerted: AlreadyAlerted,
     as_of: date,
+    *,
+    finance: Recipient | None = None,
 ) -> list[Digest]:
-    """One digest per rep who has at least one new open exception last seen on ``as_of``.
+    """One digest per recipient with at least one new or escalated open exception last seen on ``as_of``.
 
-    ``already_alerted`` holds the ``(rep_id, rule_id, entity_key)`` triples already alerted to each rep
-    by other runs. Exceptions owned by a rep missing from ``reps`` are left out (see :func:`unroutable_rep_ids`).
-    Digests are sorted by rep id; the result depends only on the arguments.
+    A ``sales_rep`` rule's exception goes to its owning rep; a ``finance`` rule's to ``finance`` (by default
+    the finance team without addresses: its digest is built all the same, for the outbox), never to a rep.
+    ``already_alerted`` holds the ``(recipient_id, rule_id, entity_key)`` triples already alerted by other
+    runs, mapped to the most severe severity they were alerted with (a plain set: escalations are not
+    recognised). Exceptions owned by a rep missing from ``reps`` are left out (see
+    :func:`unroutable_rep_ids`). The reps' digests come first, sorted by rep id, then the finance team's;
+    the result depends only on the arguments.
     """
     rep_by_id = _coerce_reps(reps)
-    per_rep: dict[str, list[OrderException]] = {}
+    team = finance or Recipient.finance_team()
+    grouped: dict[str, tuple[Recipient, list[OrderException]]] = {}
     for exc in _coerce_exceptions(exceptions):
-        if in_digest(exc, as_of) and exc.owner_rep_id in rep_by_id:
-            per_rep.setdefault(exc.owner_rep_id, []).append(exc)
-    digests = (
-        _digest_for(rep_by_id[rep_id], excs, already_alerted, as_of) for rep_id, excs in per_rep.items()
+        recipient = _recipient_of(exc, rep_by_id, team) if in_digest(exc, as_of) else None
+        if recipient is not None:
+            grouped.setdefault(recipient.recipient_id, (recipient, []))[1].append(exc)
+    digests = (_digest_for(recipient, excs, already_alerted, as_of) for recipient, excs in grouped.values())
+    return sorted(
+        (d for d in digests if d is not None),
+        key=lambda d: (d.audience != SALES_REP, d.recipient.recipient_id),
     )
-    return sorted((d for d in digests if d is not None), key=lambda d: d.rep.sales_rep_id)
 
 
 def unroutable_rep_ids(
@@ -244,14 +370,19 @@ def unroutable_rep_ids(
 ) -> list[str]:
     """Owners of exceptions in scope for ``as_of`` who are unknown or have no e-mail address (sorted).
 
-    An exception with no owner at all is reported as ``"(no owner)"``.
+    Only sales-rep rules' exceptions are judged (a finance rule's goes to the finance team). An exception
+    with no owning rep is reported as ``"(no owner)"``, one of a rule whose owner is neither as
+    ``"(rule owner <owner>)"``.
     """
     rep_by_id = _coerce_reps(reps)
-    scoped = {
-        exc.owner_rep_id or NO_OWNER
-        for exc in _coerce_exceptions(exceptions)
-        if exc.status == "open" and exc.last_seen_date == as_of
-    }
+    scoped = set()
+    for exc in _coerce_exceptions(exceptions):
+        if exc.status != "open" or exc.last_seen_date != as_of or exc.rule_owner == FINANCE:
+            continue
+        if exc.rule_owner != SALES_REP:
+            scoped.add(f"(rule owner {exc.rule_owner})")
+        else:
+            scoped.add(exc.owner_rep_id or NO_OWNER)
     return sorted(rep for rep in scoped if rep not in rep_by_id or not rep_by_id[rep].email)
 
 
@@ -264,8 +395,11 @@ LABELS: dict[str, dict[str, str]] = {
         "summary": "As of {date} you have {new} and {open} in total.",
         "owner_note": "You receive this digest as the owner of these customers' orders.",
         "new_part": "NEW: not alerted before",
+        "escalated_part": "ESCALATED: alerted before, more severe now",
         "open_part": "Still open: alerted before",
         "new_tag": "[NEW]",
+        "escalated_tag": "[ESCALATED]",
+        "was": "{severity} (was {before})",
         "rule": "Rule",
         "severity": "Severity",
         "reference": "Sales order / invoice",
@@ -285,8 +419,11 @@ LABELS: dict[str, dict[str, str]] = {
         "summary": "截至 {date}，您有 {new}，{open}。",
         "owner_note": "您作为这些客户订单的负责人收到本摘要。",
         "new_part": "新增：首次提醒",
+        "escalated_part": "升级：此前已提醒，现严重程度提高",
         "open_part": "仍未关闭：此前已提醒",
         "new_tag": "【新增】",
+        "escalated_tag": "【升级】",
+        "was": "{severity}（此前为{before}）",
         "rule": "规则",
         "severity": "严重程度",
         "reference": "销售订单 / 发票",
@@ -301,7 +438,38 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+FINANCE_LABELS: dict[str, dict[str, str]] = {
+    "EN": {
+        "title": "Finance exceptions",
+        "owner_note": "You receive this digest as the finance team.",
+        "reference": "Reference",
+        "footer": (
+            "Sent by o2c for business date {date}. Fix the cause (apply the cash in the ERP, load the missing "
+            "statement) and the exception closes by itself."
+        ),
+    },
+    "ZH": {
+        "title": "财务异常",
+        "owner_note": "您作为财务团队收到本摘要。",
+        "reference": "参考编号",
+        "footer": "o2c 按业务日期 {date} 发送。处理问题后（在 ERP 中核销款项、补齐缺失的对账单），异常将自动关闭。",
+    },
+}
+"""What the finance team's digest says differently from a rep's."""
+
+NOUNS = {
+    SALES_REP: {"EN": ("abnormal order", "abnormal orders"), "ZH": "异常订单"},
+    FINANCE: {"EN": ("finance exception", "finance exceptions"), "ZH": "财务异常"},
+}
+
 RULE_SEPARATOR = "=" * 72
+
+
+def labels_for(audience: str, language: str) -> dict[str, str]:
+    """The labels of a digest to ``audience`` (``sales_rep`` or ``finance``) in ``language``."""
+    if audience == FINANCE:
+        return {**LABELS[language], **FINANCE_LABELS[language]}
+    return LABELS[language]
 
 
 def _other(language: str) -> str:
@@ -309,29 +477,60 @@ def _other(language: str) -> str:
 
 
 def _languages(digest: Digest) -> tuple[str, str]:
-    first = digest.rep.preferred_language if digest.rep.preferred_language in LABELS else "EN"
+    preferred = digest.recipient.preferred_language
+    first = preferred if preferred in LABELS else "EN"
     return first, _other(first)
 
 
-def count_phrase(language: str, count: int, *, new: bool) -> str:
-    """``3 new abnormal orders`` / ``3 条新增异常订单``; ``5 open`` / ``共 5 条未关闭``."""
+def _noun(language: str, count: int, audience: str) -> str:
+    nouns = NOUNS.get(audience, NOUNS[SALES_REP])
     if language == "ZH":
-        return f"{count} 条新增异常订单" if new else f"共 {count} 条未关闭"
-    if new:
-        return f"{count} new abnormal order{'' if count == 1 else 's'}"
-    return f"{count} open"
+        return str(nouns["ZH"])
+    singular, plural = nouns["EN"]
+    return singular if count == 1 else plural
+
+
+def count_phrase(language: str, count: int, *, new: bool, audience: str = SALES_REP) -> str:
+    """``3 new abnormal orders`` / ``3 条新增异常订单`` (a finance digest: ``finance exceptions`` / ``财务异常``);
+    ``5 open`` / ``共 5 条未关闭``."""
+    if not new:
+        return f"共 {count} 条未关闭" if language == "ZH" else f"{count} open"
+    if language == "ZH":
+        return f"{count} 条新增{_noun(language, count, audience)}"
+    return f"{count} new {_noun(language, count, audience)}"
+
+
+def escalated_phrase(language: str, count: int, *, audience: str = SALES_REP, alone: bool = True) -> str:
+    """``2 escalated abnormal orders`` / ``2 条升级异常订单``; after the new ones' phrase (``alone`` false)
+    just ``2 escalated`` / ``2 条升级``."""
+    if language == "ZH":
+        return f"{count} 条升级" + (_noun(language, count, audience) if alone else "")
+    return f"{count} escalated" + (f" {_noun(language, count, audience)}" if alone else "")
+
+
+def news_phrase(digest: Digest, language: str) -> str:
+    """What is new in the digest: ``1 new abnormal order``, ``1 new abnormal order, 2 escalated``,
+    ``2 escalated abnormal orders`` (and in Chinese)."""
+    parts = []
+    if digest.new_count or not digest.escalated_count:
+        parts.append(count_phrase(language, digest.new_count, new=True, audience=digest.audience))
+    if digest.escalated_count:
+        parts.append(
+            escalated_phrase(language, digest.escalated_count, audience=digest.audience, alone=not parts)
+        )
+    return ("，" if language == "ZH" else ", ").join(parts)
 
 
 def _subject_part(digest: Digest, language: str) -> str:
-    text = count_phrase(language, digest.new_count, new=True)
-    if digest.open_count != digest.new_count:
+    text = news_phrase(digest, language)
+    if digest.open_count != digest.new_count + digest.escalated_count:
         opened = count_phrase(language, digest.open_count, new=False)
         text += f"（{opened}）" if language == "ZH" else f" ({opened})"
     return text
 
 
 def subject(digest: Digest) -> str:
-    """Both languages, the rep's preferred one first, e.g.
+    """Both languages, the recipient's preferred one first, e.g.
     ``[o2c] 3 new abnormal orders / 3 条新增异常订单 — 2026-09-27``."""
     first, second = _languages(digest)
     return f"[o2c] {_subject_part(digest, first)} / {_subject_part(digest, second)} — {digest.as_of_date}"
@@ -382,7 +581,8 @@ def customer_label(exc: OrderException, language: str) -> str:
 
 
 def reference_label(exc: OrderException, language: str) -> str:
-    """``Sales order SO-1 · Invoice INV-1``; the entity key when the exception names neither."""
+    """``Sales order SO-1 · Invoice INV-1``; the entity key when the exception names neither (a finance
+    rule's: the bank receipt's payment id, the statement issue's number)."""
     labels = LABELS[language]
     parts = []
     if exc.order_id:
@@ -402,30 +602,50 @@ def severity_label(exc: OrderException, language: str) -> str:
     return SEVERITY_LABEL[language].get(exc.severity, exc.severity)
 
 
+def item_severity(item: DigestItem, language: str) -> str:
+    """The severity; for an escalated item with the one it was alerted with: ``high (was medium)``."""
+    current = severity_label(item.exception, language)
+    if item.escalated_from is None:
+        return current
+    before = SEVERITY_LABEL[language].get(item.escalated_from, item.escalated_from)
+    return LABELS[language]["was"].format(severity=current, before=before)
+
+
+def _tag(item: DigestItem, language: str) -> str:
+    labels = LABELS[language]
+    if item.is_new:
+        return labels["new_tag"]
+    return labels["escalated_tag"] if item.is_escalated else ""
+
+
 def _parts(digest: Digest) -> list[tuple[str, list[DigestItem]]]:
     new = [item for item in digest.items if item.is_new]
-    still_open = [item for item in digest.items if not item.is_new]
-    return [(key, items) for key, items in (("new_part", new), ("open_part", still_open)) if items]
+    escalated = [item for item in digest.items if item.is_escalated]
+    still_open = [item for item in digest.items if not item.is_new and not item.is_escalated]
+    parts = (("new_part", new), ("escalated_part", escalated), ("open_part", still_open))
+    return [(key, items) for key, items in parts if items]
 
 
 def _intro(digest: Digest, language: str) -> list[str]:
-    labels = LABELS[language]
-    name = (digest.rep.rep_name_zh or digest.rep.rep_name) if language == "ZH" else digest.rep.rep_name
+    labels = labels_for(digest.audience, language)
+    recipient = digest.recipient
+    name = (recipient.name_zh or recipient.name) if language == "ZH" else recipient.name
     summary = labels["summary"].format(
         date=digest.as_of_date,
-        new=count_phrase(language, digest.new_count, new=True),
+        new=news_phrase(digest, language),
         open=count_phrase(language, digest.open_count, new=False),
     )
-    return [labels["hello"].format(name=name or digest.rep.sales_rep_id), summary, labels["owner_note"]]
+    return [labels["hello"].format(name=name or recipient.recipient_id), summary, labels["owner_note"]]
 
 
 # -- plain text -------------------------------------------------------------------------------------------
 def _text_item(item: DigestItem, language: str) -> list[str]:
     labels, exc, colon = LABELS[language], item.exception, LABELS[language]["colon"]
-    tag = (labels["new_tag"] + (" " if language == "EN" else "")) if item.is_new else ""
+    tag = _tag(item, language)
+    tag += " " if tag and language == "EN" else ""
     fields = [
         (labels["customer"], customer_label(exc, language)),
-        (labels["severity"], severity_label(exc, language)),
+        (labels["severity"], item_severity(item, language)),
         (labels["measure"], format_measure(exc, language)),
         (labels["first_seen"], exc.first_seen_date.isoformat()),
         (labels["detail"], detail(exc, language)),
@@ -448,7 +668,7 @@ def _text_part(title: str, items: list[DigestItem], language: str) -> list[str]:
 
 
 def _text_section(digest: Digest, language: str) -> list[str]:
-    labels = LABELS[language]
+    labels = labels_for(digest.audience, language)
     lines = [f"{labels['title']} — {digest.as_of_date}", "", *_intro(digest, language)]
     for key, items in _parts(digest):
         lines += _text_part(labels[key], items, language)
@@ -473,11 +693,11 @@ _TAG_STYLE = "background:#cf222e;color:#fff;border-radius:3px;padding:0 4px;font
 
 
 def _html_row(item: DigestItem, language: str) -> str:
-    labels, exc = LABELS[language], item.exception
-    tag = f'<span style="{_TAG_STYLE}">{_esc(labels["new_tag"])}</span> ' if item.is_new else ""
+    exc, label = item.exception, _tag(item, language)
+    tag = f'<span style="{_TAG_STYLE}">{_esc(label)}</span> ' if label else ""
     cells = [
         f"{tag}{_esc(rule_name(exc, language))}<br><small>{_esc(exc.rule_id)}</small>",
-        _esc(severity_label(exc, language)),
+        _esc(item_severity(item, language)),
         _esc(reference_label(exc, language)),
         _esc(customer_label(exc, language)),
         _esc(format_measure(exc, language)),
@@ -487,8 +707,8 @@ def _html_row(item: DigestItem, language: str) -> str:
     return "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{cell}</td>' for cell in cells) + "</tr>"
 
 
-def _html_part(title: str, items: list[DigestItem], language: str) -> str:
-    labels = LABELS[language]
+def _html_part(title: str, items: list[DigestItem], language: str, audience: str) -> str:
+    labels = labels_for(audience, language)
     columns = ("rule", "severity", "reference", "customer", "measure", "first_seen", "detail")
     head = "".join(f'<th style="{_CELL_STYLE}">{_esc(labels[c])}</th>' for c in columns)
     count = f" ({len(items)})" if language == "EN" else f"（{len(items)}）"
@@ -500,9 +720,11 @@ def _html_part(title: str, items: list[DigestItem], language: str) -> str:
 
 
 def _html_section(digest: Digest, language: str) -> str:
-    labels = LABELS[language]
+    labels = labels_for(digest.audience, language)
     paragraphs = "\n".join(f"<p>{_esc(line)}</p>" for line in _intro(digest, language))
-    parts = "\n".join(_html_part(labels[key], items, language) for key, items in _parts(digest))
+    parts = "\n".join(
+        _html_part(labels[key], items, language, digest.audience) for key, items in _parts(digest)
+    )
     footer = (
         f'<p style="color:#57606a;font-size:12px">{_esc(labels["footer"].format(date=digest.as_of_date))}</p>'
     )

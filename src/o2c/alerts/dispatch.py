@@ -1,13 +1,18 @@
-"""Send each sales rep one digest of their abnormal orders per as-of date, exactly once.
+"""Send each sales rep, and the finance team, one digest of their exceptions per as-of date, exactly once.
 
 For the as-of date D: read the open exceptions last seen on D (``marts.fct_order_exceptions``) and the reps
-(``marts.dim_sales_reps``); an exception is *new* to a rep unless an alert of another date that was sent (or
-written to the outbox only) already included it (``ops.alert_items`` joined to ``ops.alert_log``). Each
-digest has the key ``<D>:<rep_id>``; under a transaction-scoped advisory lock on that key, a digest whose key
-is already logged as ``sent``/``outbox_only`` is skipped, so a re-run (or two runs at once) sends nothing
-twice. Otherwise the message is written to the outbox, sent over SMTP when a server is configured, and the
-outcome and the exceptions it included are logged in the same transaction. A failed send is logged as
-``failed`` and retried by the next run; the other reps are still served.
+(``marts.dim_sales_reps``). A ``sales_rep`` rule's exception goes to the rep owning the customer; a
+``finance`` rule's to the finance team at ``O2C_FINANCE_EMAIL`` (never to a rep). Without that setting the
+finance digest is still built and written to the outbox (status ``outbox_only``), and the run's summary says
+so under ``warnings``. An exception is *new* to a recipient unless an alert of another date that was sent
+(or written to the outbox only) already included it (``ops.alert_items`` joined to ``ops.alert_log``); it is
+*escalated* when it is more severe now than in any of those alerts, and is alerted again. Each digest has
+the key ``<D>:<recipient_id>`` (``<D>:team:finance`` for the finance team); under a transaction-scoped
+advisory lock on that key, a digest whose key is already logged as ``sent``/``outbox_only`` is skipped, so
+a re-run (or two runs at once) sends nothing twice. Otherwise the message is written to the outbox, sent
+over SMTP when a server and an address are configured, and the outcome and the exceptions it included are
+logged in the same transaction. A failed send is logged as ``failed`` and retried by the next run; the
+other recipients are still served.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from email.utils import getaddresses
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from o2c.alerts.digest import (
+    SEVERITY_RANK,
     AlertedKey,
     Digest,
     OrderException,
+    Recipient,
     SalesRep,
     build_digests,
     subject,
@@ -32,6 +40,7 @@ from o2c.alerts.digest import (
 )
 from o2c.alerts.outbox import alert_key, build_message, recipient_address, write_outbox
 from o2c.alerts.smtp import AlertSendError, SmtpConfig, send_message
+from o2c.checks.rules import FINANCE
 from o2c.config import Settings, load_settings
 from o2c.warehouse.db import connect, warehouse_url
 from o2c.warehouse.locks import CHECK_RESULTS
@@ -47,8 +56,8 @@ ADVISORY_LOCK_CLASS = CHECK_RESULTS
 
 EXCEPTION_COLUMNS = (
     "exception_id, rule_id, rule_name_en, rule_name_zh, severity, entity_key, order_id, invoice_id, "
-    "customer_id, customer_name, customer_name_zh, owner_rep_id, first_seen_date, last_seen_date, status, "
-    "measure, measure_unit, detail_en, detail_zh"
+    "customer_id, customer_name, customer_name_zh, owner_rep_id, rule_owner, first_seen_date, last_seen_date, "
+    "status, measure, measure_unit, detail_en, detail_zh"
 )
 REP_COLUMNS = "sales_rep_id, rep_name, rep_name_zh, email, preferred_language"
 
@@ -61,14 +70,44 @@ class AlertDispatchError(RuntimeError):
         self.summary = summary
 
 
+NO_FINANCE_ADDRESS = "(none: O2C_FINANCE_EMAIL is not set)"
+"""``ops.alert_log.recipient`` of a finance digest written to the outbox for want of an address."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one digest in this run."""
 
     status: str
     """``sent``, ``outbox_only``, ``failed`` or ``skipped``."""
-    recipient: str
+    addresses: tuple[str, ...]
     error: str | None = None
+    outbox_file: str | None = None
+
+    @property
+    def recipient(self) -> str:
+        """The addresses, comma-separated (empty when there are none)."""
+        return ", ".join(self.addresses)
+
+
+def finance_recipient(settings: Settings) -> tuple[Recipient, list[str]]:
+    """The finance team at the valid addresses of ``O2C_FINANCE_EMAIL`` (comma-separated; display names
+    allowed), and a problem per address that is not valid (it is left out, and the run reports it)."""
+    addresses: list[tuple[str, str]] = []
+    problems: list[str] = []
+    raw = settings.finance_email or ""
+    for name, address in getaddresses([raw]):
+        if not address and not name:
+            continue
+        try:
+            recipient_address(name, address)
+        except ValueError as exc:
+            problems.append(f"O2C_FINANCE_EMAIL: {exc}")
+            continue
+        addresses.append((name, address))
+    if raw.strip() and not addresses and not problems:
+        problems.append(f"O2C_FINANCE_EMAIL: {raw!r} holds no e-mail address")
+    return Recipient.finance_team(addresses), problems
 
 
 # -- reading ----------------------------------------------------------------------------------------------
@@ -91,24 +130,32 @@ def read_reps(conn: psycopg.Connection) -> list[SalesRep]:
     return [SalesRep.from_row(row) for row in rows]
 
 
-def read_already_alerted(conn: psycopg.Connection, as_of_date: date) -> set[AlertedKey]:
-    """``(rep_id, rule_id, entity_key)`` included in an alert of another date that was sent or written.
+def read_already_alerted(conn: psycopg.Connection, as_of_date: date) -> dict[AlertedKey, str]:
+    """``(recipient_id, rule_id, entity_key)`` included in an alert of another date that was sent or
+    written, mapped to the most severe severity it was included with (an escalation beyond it re-alerts).
 
     Alerts of ``as_of_date`` itself are left out, so a re-run rebuilds the same digests (and skips them).
     """
     rows = conn.execute(
-        "select distinct item.rep_id, item.rule_id, item.entity_key "
+        "select distinct item.rep_id, item.rule_id, item.entity_key, item.severity "
         "from ops.alert_items as item "
         "inner join ops.alert_log as alert on alert.alert_key = item.alert_key "
         "where alert.status = any(%s) and alert.as_of_date <> %s",
         (list(DONE_STATUSES), as_of_date),
     ).fetchall()
-    return {(str(rep), str(rule), str(entity)) for rep, rule, entity in rows}
+    alerted: dict[AlertedKey, str] = {}
+    unknown = len(SEVERITY_RANK)
+    for recipient, rule, entity, severity in rows:
+        key = (str(recipient), str(rule), str(entity))
+        known = alerted.get(key)
+        if known is None or SEVERITY_RANK.get(str(severity), unknown) < SEVERITY_RANK.get(known, unknown):
+            alerted[key] = str(severity)
+    return alerted
 
 
 def _read_inputs(
     conn: psycopg.Connection, as_of_date: date
-) -> tuple[list[OrderException], list[SalesRep], set[AlertedKey]]:
+) -> tuple[list[OrderException], list[SalesRep], dict[AlertedKey, str]]:
     try:
         with conn.transaction():
             return read_exceptions(conn, as_of_date), read_reps(conn), read_already_alerted(conn, as_of_date)
@@ -116,6 +163,12 @@ def _read_inputs(
         raise AlertDispatchError(
             f"cannot build the alerts for {as_of_date}: {exc.diag.message_primary or exc}; "
             "build the marts (dbt build) before sending alerts",
+            {},
+        ) from exc
+    except psycopg.errors.UndefinedColumn as exc:
+        raise AlertDispatchError(
+            f"cannot build the alerts for {as_of_date}: {exc.diag.message_primary or exc}; "
+            "marts.fct_order_exceptions predates this version: run the checks (o2c run / run_checks) first",
             {},
         ) from exc
 
@@ -129,7 +182,7 @@ def _log_alert(
     outcome: Outcome,
     attempts: int,
 ) -> None:
-    key = alert_key(digest.as_of_date, digest.rep.sales_rep_id)
+    key = alert_key(digest.as_of_date, digest.recipient.recipient_id)
     conn.execute(
         "insert into ops.alert_log (alert_key, as_of_date, recipient, channel, rule_ids, exception_count, "
         "subject, outbox_file, status, error, attempts, sent_at) "
@@ -141,7 +194,7 @@ def _log_alert(
         (
             key,
             digest.as_of_date,
-            outcome.recipient,
+            outcome.recipient or NO_FINANCE_ADDRESS,
             CHANNEL,
             digest.rule_ids,
             len(digest.items),
@@ -160,7 +213,7 @@ def _log_alert(
             [
                 (
                     key,
-                    digest.rep.sales_rep_id,
+                    digest.recipient.recipient_id,
                     item.exception.rule_id,
                     item.exception.entity_key,
                     item.exception.exception_id,
@@ -172,9 +225,12 @@ def _log_alert(
         )
 
 
-def _deliver(message: EmailMessage, smtp: SmtpConfig | None) -> tuple[str, str | None, int]:
-    """``(status, error, attempts)`` of sending ``message`` (outbox only when no SMTP server is set)."""
-    if smtp is None:
+def _deliver(
+    message: EmailMessage, smtp: SmtpConfig | None, addresses: tuple[str, ...]
+) -> tuple[str, str | None, int]:
+    """``(status, error, attempts)`` of sending ``message`` (outbox only when no SMTP server is set or the
+    digest has no address)."""
+    if smtp is None or not addresses:
         return "outbox_only", None, 1
     try:
         return "sent", None, send_message(message, smtp)
@@ -187,7 +243,8 @@ def dispatch_digest(
     conn: psycopg.Connection, digest: Digest, settings: Settings, smtp: SmtpConfig | None
 ) -> Outcome:
     """Write, send and log one digest unless its key is already done; one transaction, locked on the key."""
-    key = alert_key(digest.as_of_date, digest.rep.sales_rep_id)
+    recipient = digest.recipient
+    key = alert_key(digest.as_of_date, recipient.recipient_id)
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
         row = conn.execute(
@@ -195,25 +252,29 @@ def dispatch_digest(
         ).fetchone()
         if row is not None and row[0] in DONE_STATUSES:
             log.info("alert %s is already %s: not sending it again", key, row[0])
-            return Outcome("skipped", digest.rep.email)
+            return Outcome("skipped", recipient.emails)
         message = build_message(digest, sender=settings.smtp_sender, sent_at=datetime.now(UTC))
-        path = write_outbox(message, settings.outbox_dir, digest.as_of_date, digest.rep.sales_rep_id)
-        status, error, attempts = _deliver(message, smtp)
-        outcome = Outcome(status, digest.rep.email, error)
+        path = write_outbox(message, settings.outbox_dir, digest.as_of_date, recipient.recipient_id)
+        status, error, attempts = _deliver(message, smtp, recipient.emails)
+        outcome = Outcome(status, recipient.emails, error, str(path))
         previous_attempts = int(row[1]) if row is not None else 0
         _log_alert(conn, digest, message, str(path), outcome, previous_attempts + attempts)
-    log.info("alert %s to %s: %s (%s)", key, digest.rep.email, status, subject(digest))
+    log.info("alert %s to %s: %s (%s)", key, outcome.recipient or NO_FINANCE_ADDRESS, status, subject(digest))
     return outcome
 
 
 # -- the run ----------------------------------------------------------------------------------------------
 def _routable(digest: Digest) -> bool:
+    """Whether a rep's digest has a valid address (the finance team's addresses were checked already)."""
+    if digest.audience == FINANCE:
+        return True
     try:
-        recipient_address(digest.rep.rep_name, digest.rep.email)
+        for name, address in digest.recipient.addresses:
+            recipient_address(name, address)
     except ValueError as exc:
-        log.warning("rep %s cannot be alerted: %s", digest.rep.sales_rep_id, exc)
+        log.warning("rep %s cannot be alerted: %s", digest.recipient.recipient_id, exc)
         return False
-    return True
+    return bool(digest.recipient.addresses)
 
 
 def _new_summary(as_of_date: date) -> dict[str, Any]:
@@ -227,6 +288,8 @@ def _new_summary(as_of_date: date) -> dict[str, Any]:
         "recipients": [],
         "errors": [],
         "unroutable": [],
+        "finance": None,
+        "warnings": [],
     }
 
 
@@ -238,7 +301,28 @@ def _record(summary: dict[str, Any], outcome: Outcome) -> None:
     if outcome.status == "failed":
         summary["errors"].append(outcome.error)
     else:
-        summary["recipients"].append(outcome.recipient)
+        summary["recipients"].extend(outcome.addresses)
+
+
+def _record_finance(summary: dict[str, Any], digest: Digest, outcome: Outcome) -> None:
+    """The finance digest's outcome in ``summary["finance"]``, and a warning when it has no address."""
+    summary["finance"] = {
+        "status": outcome.status,
+        "exceptions": len(digest.items),
+        "new": digest.new_count,
+        "escalated": digest.escalated_count,
+        "recipients": list(outcome.addresses),
+        "outbox_file": outcome.outbox_file,
+    }
+    if outcome.status != "outbox_only" or outcome.addresses:
+        return
+    warning = (
+        f"O2C_FINANCE_EMAIL is not set (or holds no valid address): the finance digest of {digest.as_of_date} "
+        f"({len(digest.items)} exceptions, {digest.new_count} new, {digest.escalated_count} escalated) "
+        f"is in the outbox only: {outcome.outbox_file}"
+    )
+    summary["warnings"].append(warning)
+    log.warning("%s", warning)
 
 
 def _run(
@@ -246,13 +330,20 @@ def _run(
 ) -> dict[str, Any]:
     exceptions, reps, already_alerted = _read_inputs(conn, as_of_date)
     summary = _new_summary(as_of_date)
+    finance, problems = finance_recipient(settings)
+    for problem in problems:
+        log.warning("%s", problem)
+    summary["warnings"].extend(problems)
     unroutable = set(unroutable_rep_ids(exceptions, reps, as_of_date))
-    for digest in build_digests(exceptions, reps, already_alerted, as_of_date):
+    for digest in build_digests(exceptions, reps, already_alerted, as_of_date, finance=finance):
         if not _routable(digest):
-            unroutable.add(digest.rep.sales_rep_id)
+            unroutable.add(digest.recipient.recipient_id)
             continue
         summary["digests"] += 1
-        _record(summary, dispatch_digest(conn, digest, settings, smtp))
+        outcome = dispatch_digest(conn, digest, settings, smtp)
+        _record(summary, outcome)
+        if digest.audience == FINANCE:
+            _record_finance(summary, digest, outcome)
     summary["unroutable"] = sorted(unroutable)
     if unroutable:
         log.warning(
@@ -273,9 +364,12 @@ def send_alerts(
 ) -> dict[str, Any]:
     """Send the abnormal-order digests of ``as_of_date``; return a summary of what happened.
 
-    The summary holds ``digests`` (built for reps with a valid address), ``sent``, ``outbox_only``,
-    ``failed``, ``skipped_already_sent``, ``recipients`` (addresses served in this run), ``errors`` (one per
-    failed send) and ``unroutable`` (owners of open exceptions with no known rep or no valid address).
+    The summary holds ``digests`` (built for reps with a valid address, and the finance team's), ``sent``,
+    ``outbox_only``, ``failed``, ``skipped_already_sent``, ``recipients`` (addresses served in this run),
+    ``errors`` (one per failed send), ``unroutable`` (owners of open exceptions with no known rep or no
+    valid address), ``finance`` (the finance digest's status, exception counts, recipients and outbox file;
+    ``None`` when there was none to send) and ``warnings`` (e.g. the finance digest reached nobody because
+    ``O2C_FINANCE_EMAIL`` is not set, or an address in it is invalid).
     ``conn`` should be an autocommit connection or one with no open transaction (each digest commits on its
     own); without it the warehouse of ``settings`` is used. With ``raise_on_failure``, an
     :class:`AlertDispatchError` carrying the summary is raised after every rep was processed if any send

@@ -1,7 +1,8 @@
 """The digest as an RFC 5322 message, and its copy in the outbox folder.
 
-Every digest is written to ``<outbox_dir>/<as_of_date>/<rep_id>.eml`` before any send: the outbox is the
-record of what each rep was (or would have been) told, readable by any mail client. Files are written to
+Every digest is written to ``<outbox_dir>/<as_of_date>/<recipient_id>.eml`` before any send (a rep's id, or
+``team_finance`` for the finance team): the outbox is the record of what each recipient was (or would have
+been) told, readable by any mail client. Files are written to
 a temporary name in the same folder and renamed, so a reader never sees half a message.
 """
 
@@ -23,9 +24,9 @@ from o2c.alerts.digest import LABELS, Digest, render
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def alert_key(as_of_date: date, rep_id: str) -> str:
-    """The idempotency key of one digest: ``<as_of_date>:<rep_id>``."""
-    return f"{as_of_date}:{rep_id}"
+def alert_key(as_of_date: date, recipient_id: str) -> str:
+    """The idempotency key of one digest: ``<as_of_date>:<recipient_id>`` (a rep's id, or ``team:finance``)."""
+    return f"{as_of_date}:{recipient_id}"
 
 
 def safe_file_stem(rep_id: str) -> str:
@@ -47,35 +48,40 @@ def recipient_address(name: str, email_address: str) -> Address:
 
 def _message_id(digest: Digest, sender: str) -> str:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "o2c.localhost"
-    return f"<o2c-alert.{digest.as_of_date}.{safe_file_stem(digest.rep.sales_rep_id)}@{domain}>"
+    return f"<o2c-alert.{digest.as_of_date}.{safe_file_stem(digest.recipient.recipient_id)}@{domain}>"
 
 
 def build_message(digest: Digest, *, sender: str, sent_at: datetime) -> EmailMessage:
-    """A multipart/alternative (text + HTML, UTF-8) message to the digest's rep.
+    """A multipart/alternative (text + HTML, UTF-8) message to the digest's recipient.
 
-    The ``Message-ID`` is derived from the alert key, so a resent digest is recognisably the same message.
-    ``sent_at`` (timezone-aware) becomes the ``Date`` header; the caller owns the clock.
+    ``To`` holds every address of the recipient (the finance team may have several), or
+    ``undisclosed-recipients:;`` when it has none (the finance team without ``O2C_FINANCE_EMAIL``: a copy
+    for the outbox only). The ``Message-ID`` is derived from the alert key, so a resent digest is
+    recognisably the same message. ``sent_at`` (timezone-aware) becomes the ``Date`` header; the caller owns
+    the clock. Raises ``ValueError`` naming an invalid address.
     """
     subject, text_body, html_body = render(digest)
-    first = digest.rep.preferred_language if digest.rep.preferred_language in LABELS else "EN"
+    preferred = digest.recipient.preferred_language
+    first = preferred if preferred in LABELS else "EN"
     languages = [LABELS[first]["lang"], LABELS["ZH" if first == "EN" else "EN"]["lang"]]
+    addresses = [recipient_address(name, address) for name, address in digest.recipient.addresses]
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
     msg["From"] = sender
-    msg["To"] = recipient_address(digest.rep.rep_name, digest.rep.email)
+    msg["To"] = addresses or "undisclosed-recipients:;"
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = _message_id(digest, sender)
     msg["Auto-Submitted"] = "auto-generated"
-    msg["X-O2C-Alert-Key"] = alert_key(digest.as_of_date, digest.rep.sales_rep_id)
+    msg["X-O2C-Alert-Key"] = alert_key(digest.as_of_date, digest.recipient.recipient_id)
     msg.set_content(text_body, charset="utf-8")
     msg.add_alternative(html_body, subtype="html", charset="utf-8")
     msg["Content-Language"] = ", ".join(languages)  # after set_content, which clears Content-* headers
     return msg
 
 
-def outbox_path(outbox_dir: Path, as_of_date: date, rep_id: str) -> Path:
-    """``<outbox_dir>/<as_of_date>/<rep_id>.eml``."""
-    return Path(outbox_dir) / as_of_date.isoformat() / f"{safe_file_stem(rep_id)}.eml"
+def outbox_path(outbox_dir: Path, as_of_date: date, recipient_id: str) -> Path:
+    """``<outbox_dir>/<as_of_date>/<recipient_id>.eml`` (unsafe characters replaced: ``team_finance.eml``)."""
+    return Path(outbox_dir) / as_of_date.isoformat() / f"{safe_file_stem(recipient_id)}.eml"
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -105,8 +111,8 @@ def _fsync_dir(folder: Path) -> None:
             os.close(dir_fd)
 
 
-def write_outbox(message: EmailMessage, outbox_dir: Path, as_of_date: date, rep_id: str) -> Path:
+def write_outbox(message: EmailMessage, outbox_dir: Path, as_of_date: date, recipient_id: str) -> Path:
     """Write ``message`` as an ``.eml`` file (CRLF line ends, as on the wire) and return its path."""
-    path = outbox_path(outbox_dir, as_of_date, rep_id)
+    path = outbox_path(outbox_dir, as_of_date, recipient_id)
     write_atomically(path, message.as_bytes(policy=policy.SMTP))
     return path

@@ -4,6 +4,10 @@ An exception is one (rule, entity). Its first/last seen dates are the first and 
 run flagged it; it is ``open`` while the latest checked date flags it and ``resolved`` once a later run no
 longer does. Rebuilt whole in the same transaction that stores a run's observations, so it is never half
 written and re-running a date changes nothing.
+
+Not every exception is about a customer: the finance rules' (unapplied cash, bank statement breaks) have
+no order, invoice, customer or owning rep, and those columns are null. ``rule_owner`` (the rule's owner in
+the catalog: ``sales_rep`` or ``finance``) says whose digest an exception goes to.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ select
     customers.customer_name,
     customers.customer_name_zh,
     last_observation.owner_rep_id,
+    catalog.owner as rule_owner,
     spans.first_seen_date,
     spans.last_seen_date,
     case when spans.last_seen_date >= latest_run.as_of_date then 'open' else 'resolved' end as status,
@@ -64,7 +69,8 @@ drop table if exists marts.fct_order_exceptions;
 alter table marts.fct_order_exceptions__next rename to fct_order_exceptions;
 alter index marts.fct_order_exceptions__next_pkey rename to fct_order_exceptions_pkey;
 comment on table marts.fct_order_exceptions is
-    'Grain: one row per abnormal-order exception (rule, entity) with first/last seen dates and status.';
+    'Grain: one row per abnormal-order exception (rule, entity) with first/last seen dates and status; '
+    'rule_owner says whose digest it goes to (sales_rep: owner_rep_id; finance: the finance team).';
 """
 
 

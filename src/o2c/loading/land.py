@@ -39,7 +39,7 @@ record together), it is a savepoint of the caller's, which commits or rolls back
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -365,6 +365,7 @@ def _insert_versions(
     source_label: str,
     is_initial: bool,
     returning: Sequence[str] = (),
+    prepare: Callable[[psycopg.Connection, sql.Identifier], None] | None = None,
 ) -> tuple[int, int, list[tuple[Any, ...]]]:
     """COPY the rows into a temp table, then insert the versions ``table`` does not hold yet.
 
@@ -372,6 +373,10 @@ def _insert_versions(
     every landing of the same table and columns: emptied after each use, it costs a fraction of creating
     and dropping one per landing (a bank file lands two tables; three years of history are 3,000 files).
     Rolled back with the transaction that created it, it is simply created again.
+
+    ``prepare`` runs between the COPY and the insert, given the temp table: a file source whose rows' key
+    is known only once they are all read (a bank statement's closing balance follows its entries) fills it
+    in there.
 
     Returns (rows read, versions inserted, the ``returning`` columns of each inserted row).
     """
@@ -402,6 +407,8 @@ def _insert_versions(
         read = conn.execute(sql.SQL("select count(*) from {}").format(staged)).fetchone()[0]  # type: ignore[index]
     else:
         read = written
+    if prepare is not None:
+        prepare(conn, staged)
     row_hash = sql.SQL("md5({}::text)").format(_data_json("_land"))
     statement = sql.SQL(
         "insert into {target} ({cols}, _batch_id, _loaded_at, _source, _row_hash, _version_id, "
@@ -496,6 +503,7 @@ def land_batch(
     detail: dict[str, Any] | None = None,
     returning: Sequence[str] = (),
     ensure: bool = True,
+    prepare: Callable[[psycopg.Connection, sql.Identifier], None] | None = None,
 ) -> LandResult:
     """Land one file (a batch with no change-time window) of a file source's ``table``.
 
@@ -505,6 +513,8 @@ def land_batch(
     logged in ``ops.load_log`` (no window, no watermark). One transaction under the entity's lock: a
     savepoint when the caller is in a transaction, so that a file's tables and the caller's record of it
     commit or roll back together.
+
+    ``prepare`` (see :func:`_insert_versions`) completes the copied rows before they are inserted.
 
     ``ensure=False`` skips :func:`ensure_table`: for a caller that ensured the table (committed) before
     landing many files with a fixed layout, the bank intake.
@@ -528,6 +538,7 @@ def land_batch(
             source_label=source_label or table.label,
             is_initial=False,
             returning=returning,
+            prepare=prepare,
         )
         result = LandResult(table.entity, batch_id, read, inserted, 0, None, None, landed=landed)
         _log_run(conn, table, result, False, detail or {})

@@ -1,4 +1,5 @@
-"""Bank debits that are not customer payments: account fees and supplier payments."""
+"""Bank debits that are not customer payments: account fees and supplier payments (from the main stream,
+after the payment plan; returns are ``corrections``, refunds ``receipts``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ class BankNoise(Timeline):
                 fee = Decimal("35.00") if currency == "USD" else Decimal("120.00")
                 self.debits.append(
                     BankDebit(
-                        day, currency, fee, "BANK", "ACCOUNT MAINTENANCE FEE", f"FEE{day.strftime('%Y%m%d')}"
+                        day,
+                        currency,
+                        fee,
+                        "BANK",
+                        "ACCOUNT MAINTENANCE FEE",
+                        f"FEE{day.strftime('%Y%m%d')}",
+                        kind="fee",
                     )
                 )
                 if rng.random() < 0.5:
@@ -34,5 +41,6 @@ class BankNoise(Timeline):
                             "Supplier Payment",
                             f"SUPPLIER INVOICE SI{rng.randrange(10000, 99999)}",
                             f"OUT{day.strftime('%Y%m%d')}{currency}",
+                            kind="supplier",
                         )
                     )

@@ -1,4 +1,4 @@
-"""Billing documents (VBRK/VBRP), their FI customer items (BSID/BSAD), customer payments and clearing.
+"""Billing documents (VBRK/VBRP), their FI customer items (BSID/BSAD) and the plan of each item's payment.
 
 Billing follows a commodity trader's SAP (DECISIONLOG "Pricing, billing and payments (simulator)"):
 
@@ -13,10 +13,12 @@ Billing follows a commodity trader's SAP (DECISIONLOG "Pricing, billing and paym
   FI item clears the invoice's item under the cancellation's document on its date; a corrected invoice follows;
 - **quality claims**: credit memos (G2) with reference to the invoice in SD, without it in FI (REBZG blank).
 
-Payments are planned per customer item when it is posted and settled at the end (:meth:`build_payments`):
-most items are paid alone, some together with other items of the customer (one clearing document, one bank
-credit of the total), some in part (the clearing posts a residual item for the rest, REBZG the original
-document, paid later or never). The receivable cases a warehouse gets wrong when it reads SAP naively:
+Payments are planned per customer item when it is posted and settled at the end
+(:meth:`~o2c.simulate.payments.Payments.build_payments`): most items are paid alone, some together with other
+items of the customer (one clearing document, one bank credit of the total), some in part (the clearing posts
+a residual item for the rest, REBZG the original document, paid later or never); how each payment reaches the
+bank and is cleared is :mod:`o2c.simulate.receipts`. The receivable cases a warehouse gets wrong when it reads
+SAP naively:
 
 - **cash-discount terms** (2 % within 10 days, net 30: ``ZBD1T`` 10, ``ZBD2T`` 30): due at day 30, not 10;
 - **instalments**: one invoice, two FI items due 10 and 20 days out (AR is judged per item, not invoice);
@@ -29,14 +31,11 @@ document, paid later or never). The receivable cases a warehouse gets wrong when
 from __future__ import annotations
 
 import random
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from o2c.simulate.catalog import (
     PAYMENT_TERMS,
-    RULE_AR_OVERDUE,
     TRADE_TERMS_MINIMUM,
     TRADE_TERMS_SHARE,
     PaymentTerm,
@@ -45,73 +44,24 @@ from o2c.simulate.catalog import (
     dats,
     money,
 )
-from o2c.simulate.model import Case, FormulaPricing, InvoiceTruth, Payment, SimConfig, WriteOff
-from o2c.simulate.timeline import Timeline
+from o2c.simulate.model import FormulaPricing, InvoiceTruth
+from o2c.simulate.payments import Payments
+from o2c.simulate.receivables import (
+    FiItem,
+    OpenCredit,
+    Receivable,
+    from_dats,
+    net_due,
+    weekday_on_or_after,
+    weekday_on_or_before,
+)
+
+__all__ = ["CATEGORY", "DISCOUNT_TERMS", "Billing", "net_due", "quotational_period"]
 
 DISCOUNT_TERMS = ("ZS30", 10, Decimal("2.000"), 30)
 """(code, discount days ZBD1T, discount % ZBD1P, net days ZBD2T): 2/10 net 30."""
 CATEGORY = {"F2": "M", "ZPRV": "M", "S1": "N", "G2": "O", "L2": "P"}
 """VBRK-VBTYP of each billing type the simulator writes."""
-
-
-@dataclass
-class FiItem:
-    key: tuple[str, str, str, str]
-    row: Row
-    due: date
-    posted: datetime
-    """the moment the item was written (its posting)"""
-
-    @property
-    def item_id(self) -> str:
-        return "-".join((self.key[0], self.key[2], self.key[1], self.key[3]))
-
-    @property
-    def amount(self) -> Decimal:
-        return Decimal(str(self.row["WRBTR"]))
-
-    @property
-    def billing_document(self) -> str:
-        return str(self.row["VBELN"])
-
-
-@dataclass
-class Receivable:
-    """A debit customer item and the day it is to be paid (``None``: never), settled by
-    :meth:`Billing.build_payments`."""
-
-    item: FiItem
-    customer: Row
-    order: str
-    reference: str
-    """the contract (or the order of a spot sale) a remittance may quote"""
-    pay_day: date | None
-    clean: bool
-    """paid ahead of its due date by the usual plan, no boundary case: may be paid with other items or in part"""
-    credits: list[FiItem] = field(default_factory=list)
-    """credit items deducted from its payment"""
-
-
-@dataclass
-class OpenCredit:
-    """A credit memo item deducted from the customer's next payment on or after its posting (preferably
-    the payment of ``preferred``)."""
-
-    item: FiItem
-    customer: Row
-    preferred: list[Receivable]
-
-
-def _weekday_on_or_before(day: date) -> date:
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
-
-
-def _weekday_on_or_after(day: date) -> date:
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def _month_start(day: date, months_on: int = 0) -> date:
@@ -126,16 +76,7 @@ def quotational_period(bl_date: date, rule: str) -> tuple[date, date]:
     return first, _month_start(first, 1) - timedelta(days=1)
 
 
-class Billing(Timeline):
-    def __init__(self, cfg: SimConfig) -> None:
-        super().__init__(cfg)
-        self.receivables: list[Receivable] = []
-        """customer items and their planned payment day, settled by :meth:`build_payments`"""
-        self.open_credits: list[OpenCredit] = []
-        """credit memo items to deduct from the customer's next payment"""
-        self.unpaid: list[tuple[FiItem, str, str]] = []
-        """items never paid (item, order, customer), written off by :meth:`build_write_offs`"""
-
+class Billing(Payments):
     # -- customer master: trade terms ------------------------------------------------------------------
     def assign_trade_terms(self) -> None:
         """Give a share of the customers a trader's term from go-live (KNB1-ZTERM): net days from the B/L
@@ -190,7 +131,7 @@ class Billing(Timeline):
         zterm = terms["ZTERM"]
         term = PAYMENT_TERMS[zterm]
         if term.baseline == "prepayment":  # billed when the delivery is created, on a weekday
-            billing_date = _weekday_on_or_after(picked.date())
+            billing_date = weekday_on_or_after(picked.date())
             billed = max(at(billing_date, self.business_hour()), picked + timedelta(hours=1))
             baseline = billing_date
         elif term.baseline == "bl":  # billed against the bill of lading
@@ -207,7 +148,7 @@ class Billing(Timeline):
             customer, vbeln, posnr, lieferung, terms, delivered, price, fkart, billing_date, baseline, billed
         )
         invoice_date = billing_date
-        cancel_day = _weekday_on_or_after(billing_date + timedelta(days=rng.randint(1, 4)))
+        cancel_day = weekday_on_or_after(billing_date + timedelta(days=rng.randint(1, 4)))
         if (
             fkart == "F2"
             and term.baseline != "prepayment"
@@ -386,7 +327,7 @@ class Billing(Timeline):
                 amount,
                 customer["CURRENCY"],
                 original["ZTERM"],
-                _from_dats(str(row["ZFBDT"])),
+                from_dats(str(row["ZFBDT"])),
                 net_due(row),
                 ("-".join(("1000", str(day.year), belnr, "001")),),
                 "reissue",
@@ -404,16 +345,17 @@ class Billing(Timeline):
         day: date,
         reason: str,
         reference_item: FiItem | None = None,
+        when: datetime | None = None,
     ) -> FiItem:
         """A memo with reference to ``invoice``: a debit memo (L2, VBTYP P) for a positive ``amount``, a
         credit memo (G2, VBTYP O) for a negative one; VBRP item referencing the invoice (VGBEL, VGTYP M) and
         VBFA M→P / M→O. Its customer item: a debit due on the order's terms from the memo date; a credit with
         the invoice's reference and terms when ``reference_item`` is given (REBZG), else without (a quality
-        claim, due at once)."""
+        claim, due at once). Written at ``when`` (default: a business hour of ``day``)."""
         memo = self.next_id("invoice", 90000000)
         fkart = "L2" if amount > 0 else "G2"
         value = abs(amount)
-        when = at(day, self.business_hour())
+        when = when or at(day, self.business_hour())
         zterm = terms["ZTERM"]
         self._billing_document(memo, fkart, day, customer, value, zterm, when)
         line = self.latest("VBRP", (invoice, "000010"))
@@ -442,7 +384,7 @@ class Billing(Timeline):
                 int(ref["ZBD1T"]),
                 int(ref["ZBD2T"]),
                 shkzg="H",
-                baseline=_from_dats(str(ref["ZFBDT"])),
+                baseline=from_dats(str(ref["ZFBDT"])),
                 rebzg=reference_item.key[1],
             )
         else:  # XBLNR: the claimed invoice
@@ -453,6 +395,18 @@ class Billing(Timeline):
         order_lines = (f"{line['AUBEL']}-{line['AUPOS']}",)
         self._truth(memo, fkart, customer, order_lines, None, day, value, zterm, [item], reason, invoice)
         return item
+
+    def claim_credit_memo(self, customer: Row, dispute: FiItem, day: date, when: datetime) -> FiItem:
+        """Grant a quality claim the customer already deducted from its payment (``Receipts``): a credit memo
+        (G2, reason quality_claim) with reference to the invoice (VBRP-VGBEL, VBFA M→O), quantity 0, for the
+        disputed amount; its credit item refers to the dispute item (REBZG, its terms and baseline), and
+        the caller clears the two against each other."""
+        invoice = dispute.billing_document
+        line = self.latest("VBRP", (invoice, "000010"))
+        terms = {"ZTERM": self.latest("VBRK", (invoice,))["ZTERM"], "PRODUCT": {"MATNR": line["MATNR"]}}
+        return self._memo(
+            customer, invoice, terms, Decimal(0), -dispute.amount, day, "quality_claim", dispute, when
+        )
 
     def _final_price(
         self,
@@ -491,7 +445,7 @@ class Billing(Timeline):
             provisional,
         )
         self.formula_pricing.append(truth)
-        settled = _weekday_on_or_after(qp_to + timedelta(days=self.rng.randint(2, 5)))
+        settled = weekday_on_or_after(qp_to + timedelta(days=self.rng.randint(2, 5)))
         if settled > self.cfg.end:
             return
         bench = self.bench[(terms["PRODUCT"]["MATNR"], qp_from.strftime("%Y%m"))]
@@ -610,7 +564,7 @@ class Billing(Timeline):
                 amount,
                 customer["CURRENCY"],
                 zterm,
-                _from_dats(str(items[0].row["ZFBDT"])) if items else None,
+                from_dats(str(items[0].row["ZFBDT"])) if items else None,
                 max(item.due for item in items) if items else None,
                 tuple(item.item_id for item in items),
                 reason,
@@ -658,6 +612,9 @@ class Billing(Timeline):
             "WAERS": customer["CURRENCY"],
             "XBLNR": invoice,
             "VBELN": invoice,
+            "BLART": "RV",
+            "RSTGR": "",
+            "SGTXT": "",
         }
         key = ("1000", belnr, str(day.year), buzei)
         self.put("BSID", key, posted, row)
@@ -722,276 +679,28 @@ class Billing(Timeline):
                 continue
             earliest = billing_date + timedelta(days=min(3, (item.due - billing_date).days))
             pay_day = item.due - timedelta(days=rng.randint(0, max(0, min(20, (item.due - earliest).days))))
-            pay_day = _weekday_on_or_before(pay_day)
+            pay_day = weekday_on_or_before(pay_day)
             pay_day = max(pay_day, billing_date + timedelta(days=1))
             while pay_day.weekday() >= 5:
                 pay_day += timedelta(days=1)
             if pay_day > item.due:  # no weekday in time: paid on the billing day
                 pay_day = billing_date
             plan.append((item, pay_day, "", True))
-        return plan
-
-    # -- payments -----------------------------------------------------------------------------------
-    def build_payments(self) -> None:
-        """Settle every planned item: open credit memos join the customer's next payment; per customer, in
-        payment order, an item is paid alone, with later items already posted (a combined payment: one
-        clearing, one bank credit of the total, the invoices in the remittance) or in part (a residual item
-        for the rest, paid by the due date or never)."""
-        by_customer: dict[str, list[Receivable]] = defaultdict(list)
-        for receivable in self.receivables:
-            if receivable.pay_day is not None:
-                by_customer[receivable.customer["KUNNR"]].append(receivable)
-        for queue in by_customer.values():
-            queue.sort(key=lambda r: (r.pay_day or date.max, r.item.key))
-        for credit in self.open_credits:
-            posted = credit.item.posted.date()
-            candidates = [r for r in credit.preferred if r.pay_day is not None] + by_customer.get(
-                credit.customer["KUNNR"], []
-            )
-            for receivable in candidates:
-                assert receivable.pay_day is not None
-                deducted = sum((c.amount for c in receivable.credits), credit.item.amount)
-                if receivable.pay_day > posted and receivable.item.amount > deducted:
-                    receivable.credits.append(credit.item)
-                    break
-        for kunnr in sorted(by_customer):
-            queue = by_customer[kunnr]
-            done: set[int] = set()
-            for position, receivable in enumerate(queue):
-                if position in done:
-                    continue
-                done.add(position)
-                pay_day = receivable.pay_day
-                assert pay_day is not None
-                if receivable.clean and _alone(receivable.item):
-                    others = [
-                        index
-                        for index in range(position + 1, len(queue))
-                        if index not in done
-                        and queue[index].clean
-                        and _alone(queue[index].item)
-                        and queue[index].item.posted.date() < pay_day
-                        # a clearing is never dated before an item it clears: nor before a deducted credit
-                        and all(c.posted.date() <= pay_day for c in queue[index].credits)
-                    ]
-                    if others and self.take("combined_payment", 0.05):
-                        group = others[: self.rng.randint(1, 5)]
-                        done.update(group)
-                        self._pay_together([receivable, *(queue[index] for index in group)], pay_day)
-                        continue
-                    if not receivable.credits and self._pay_in_part(receivable):
-                        continue
-                self._pay_alone(receivable, pay_day)
-
-    def _pay_alone(self, receivable: Receivable, pay_day: date) -> None:
-        """One item (and the credits deducted from it) cleared by one bank credit."""
-        customer, item = receivable.customer, receivable.item
-        invoice = item.billing_document
-        amount = item.amount - sum((c.amount for c in receivable.credits), Decimal(0))
-        style = self.rng.random()
-        if style < 0.80:
-            remittance = f"PAYMENT INV {invoice} ORDER {receivable.order}"
-        elif style < 0.95:  # the contract number, or the order's for a spot sale
-            remittance = f"/INV/{invoice}/PO/{receivable.reference}"
-        else:
-            remittance = f"{customer['NAME'][:20].upper()} TRANSFER"
-        documents = {invoice} | {c.billing_document for c in receivable.credits}
-        # credits of its own invoice (a claim quoting it, a memo referencing its item) keep it a payment of
-        # that invoice; a credit memo of another invoice deducted makes it a combined payment
-        own = all(c.row["XBLNR"] == invoice or c.row["REBZG"] == item.key[1] for c in receivable.credits)
-        self._clear(
-            customer,
-            pay_day,
-            [item, *receivable.credits],
-            amount,
-            remittance,
-            f"E2E{invoice}{item.key[3]}{pay_day.strftime('%m%d')}",
-            "full" if own else "combined",
-            invoice if own else None,
-            documents,
-        )
-
-    def _pay_together(self, group: list[Receivable], pay_day: date) -> None:
-        """Several items of one customer (and their credits) cleared under one clearing document by one bank
-        credit of the total; the remittance lists the invoices."""
-        customer = group[0].customer
-        items = [fi for r in group for fi in (r.item, *r.credits)]
-        amount = sum((r.item.amount for r in group), Decimal(0)) - sum(
-            (c.amount for r in group for c in r.credits), Decimal(0)
-        )
-        invoices = list(dict.fromkeys(r.item.billing_document for r in group))
-        credits = list(dict.fromkeys(c.billing_document for r in group for c in r.credits))
-        remittance = "PAYMENT INV " + " ".join(invoices)
-        if credits:
-            remittance += " LESS CN " + " ".join(credits)
-        clearing = self._clear(
-            customer, pay_day, items, amount, remittance[:140], "", "combined", None, {*invoices, *credits}
-        )
-        self.payments[-1].end_to_end_id = f"E2EC{clearing}{pay_day.strftime('%m%d')}"
-
-    def _pay_in_part(self, receivable: Receivable) -> bool:
-        """Pay 30–80 % of a clean item on a weekday after its posting and before its planned payment day;
-        the clearing posts a residual item for the rest (same terms and baseline, REBZG the original
-        document, in the payment document), paid on the planned day or, now and then, never."""
-        pay_day, item = receivable.pay_day, receivable.item
-        assert pay_day is not None
-        first = item.posted.date() + timedelta(days=1)
-        days = [first + timedelta(days=n) for n in range((pay_day - first).days)]
-        days = [d for d in days if d.weekday() < 5]
-        if not days or not self.take("partial_payment", 0.03):
-            return False
-        rng, customer = self.rng, receivable.customer
-        part_day = rng.choice(days)
-        part = money(item.amount * Decimal(str(round(rng.uniform(0.3, 0.8), 2))))
-        invoice = item.billing_document
-        clearing = self._clear(
-            customer,
-            part_day,
-            [item],
-            part,
-            f"PART PAYMENT INV {invoice}",
-            f"E2EP{invoice}{item.key[3]}{part_day.strftime('%m%d')}",
-            "partial",
-            None,
-            {invoice},
-        )
-        year = str(part_day.year)
-        residual_row = dict(
-            item.row,
-            GJAHR=year,
-            BELNR=clearing,
-            BUZEI="002",
-            BUDAT=dats(part_day),
-            BLDAT=dats(part_day),
-            REBZG=item.key[1],
-            WRBTR=item.amount - part,
-        )
-        key = ("1000", clearing, year, "002")
-        moment = self._cleared_moment(part_day, [item])
-        self.put("BSID", key, moment, residual_row)
-        residual = FiItem(key, residual_row, item.due, moment)
-        self.payments[-1].residual_item = residual.item_id
-        if item.due < self.cfg.end - timedelta(days=3) and self.take("residual_unpaid", 0.2, 1):
-            self._overdue_case(
-                residual, receivable.order, customer, "residual item of a partial payment never paid", None
-            )
-            return True
-        self._clear(
-            customer,
-            pay_day,
-            [residual],
-            residual.amount,
-            f"BALANCE INV {invoice}",
-            f"E2ER{invoice}{item.key[3]}{pay_day.strftime('%m%d')}",
-            "residual",
-            None,
-            {invoice},
-        )
-        return True
-
-    def _overdue_case(self, item: FiItem, order: str, customer: Row, note: str, pay_day: date | None) -> None:
-        """Record the AR_OVERDUE case of an item paid late or never. An item never paid is written off
-        (:meth:`build_write_offs`) if its day comes within the simulated range: the case ends the day before."""
-        until = None if pay_day is None else pay_day - timedelta(days=1)
-        if pay_day is None:
-            self.unpaid.append((item, order, customer["KUNNR"]))
-            written_off = self._write_off_day(item)
-            if written_off <= self.cfg.end:
-                until = written_off - timedelta(days=1)
-                note = f"{note}; written off on {written_off.isoformat()}"
-        self.cases.append(
-            Case(RULE_AR_OVERDUE, item.item_id, order, customer["KUNNR"], item.due, note, until)
-        )
-
-    def _write_off_day(self, item: FiItem) -> date:
-        """The first weekday ``write_off_after_days`` after the item's net due date."""
-        day = item.due + timedelta(days=self.cfg.write_off_after_days)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-        return day
-
-    def build_write_offs(self) -> None:
-        """Write off every item never paid whose day comes within the simulated range (credit control gave up
-        on it): a clearing document without a bank payment (SAP F-30 against the bad-debt account) moves it
-        from BSID to BSAD at 18:00 that day. Ground truth: ``World.write_offs``."""
-        for item, _, kunnr in self.unpaid:
-            day = self._write_off_day(item)
-            if day > self.cfg.end:
-                continue
-            clearing = self.next_id("clearing", 1500000000)
-            cleared_at = max(at(day, 18.0), item.posted + timedelta(minutes=30))
-            self.put("BSID", item.key, cleared_at, None)
-            self.put("BSAD", item.key, cleared_at, dict(item.row, AUGDT=dats(day), AUGBL=clearing))
-            self.write_offs.append(
-                WriteOff(
-                    item.item_id,
-                    item.billing_document,
-                    kunnr,
-                    item.amount,
-                    str(item.row["WAERS"]),
-                    item.due,
-                    day,
-                    clearing,
-                )
-            )
-
-    def _cleared_moment(self, day: date, items: list[FiItem]) -> datetime:
-        """16:30 on ``day``, or half an hour after the latest posting of ``items`` if that is later."""
-        return max(at(day, 16.5), max(item.posted for item in items) + timedelta(minutes=30))
-
-    def _clear(
-        self,
-        customer: Row,
-        pay_day: date,
-        items: list[FiItem],
-        amount: Decimal,
-        remittance: str,
-        end_to_end_id: str,
-        kind: str,
-        invoice_id: str | None,
-        invoice_ids: set[str],
-    ) -> str:
-        """Book the bank credit and clear ``items`` (BSID → BSAD) under a new clearing document (returned)."""
-        clearing = self.next_id("clearing", 1500000000)
-        self.payments.append(
-            Payment(
-                booking_date=pay_day,
-                account_currency=customer["CURRENCY"],
-                amount=amount,
-                payer_name=customer["NAME"],
-                payer_account=customer["ACCOUNT"],
-                remittance=remittance,
-                end_to_end_id=end_to_end_id,
-                invoice_id=invoice_id,
-                customer_id=customer["KUNNR"],
-                kind=kind,
-                invoice_ids=tuple(sorted(invoice_ids)),
-                cleared_items=tuple(item.item_id for item in items),
-                clearing_document=clearing,
-            )
-        )
-        cleared_at = self._cleared_moment(pay_day, items)
-        for fi in items:
-            self.put("BSID", fi.key, cleared_at, None)
-            self.put("BSAD", fi.key, cleared_at, dict(fi.row, AUGDT=dats(pay_day), AUGBL=clearing))
-        return clearing
+        return _in_order(plan)
 
 
-def _alone(item: FiItem) -> bool:
-    """May the item be paid with others or in part? Not an instalment (its invoice's other item may be
-    paid alone: a clearing reset reads payments by invoice), not a prepayment (paid in full before loading)."""
-    return item.row["ZTERM"] not in ("ZI12", "ZPRE")
-
-
-def _from_dats(value: str) -> date:
-    return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
-
-
-def net_due(row: Row) -> date:
-    """SAP's net due date (``NET_DUE_DATE_GET``): a credit without invoice reference (REBZG blank) is due at
-    its baseline date; otherwise ZBD3T, else ZBD2T, else ZBD1T days after it."""
-    baseline = _from_dats(str(row["ZFBDT"]))
-    if row["SHKZG"] == "H" and not str(row["REBZG"]).strip():
-        return baseline
-    days = next((int(row[f]) for f in ("ZBD3T", "ZBD2T", "ZBD1T") if int(row[f] or 0) > 0), 0)
-    return baseline + timedelta(days=days)
+def _in_order(
+    plan: list[tuple[FiItem, date | None, str, bool]],
+) -> list[tuple[FiItem, date | None, str, bool]]:
+    """Instalments are paid in their order, as customers (and a clerk clearing a payment that quotes the
+    invoice) do: never one before an earlier one, and none after one never paid."""
+    ordered: list[tuple[FiItem, date | None, str, bool]] = []
+    for index, (item, pay_day, note, clean) in enumerate(plan):
+        if ordered:
+            before = ordered[-1][1]
+            if before is None and pay_day is not None:
+                pay_day, note, clean = None, f"instalment {index + 1} of {len(plan)} never paid", False
+            elif before is not None and pay_day is not None and pay_day < before:
+                pay_day = before
+        ordered.append((item, pay_day, note, clean))
+    return ordered

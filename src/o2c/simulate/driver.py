@@ -4,10 +4,18 @@ State lives in ``<sim_dir>``: ``scenario.json`` (seed and range), ``clock.json``
 bank-file delivery registry, and ``ground_truth/`` which only tests and the demo's scorecard read:
 
 - ``cases.csv``: the injected abnormal cases (rule, entity, reference date, last date expected);
-- ``payments.csv``, ``bank_files.csv``: every customer payment and bank file, with the invoice it pays
-  (``invoice_id``: the one invoice it pays in full; blank for a partial, residual or combined payment),
-  its kind, every billing document and customer item it cleared, its clearing document and, for a partial
-  payment, the residual item it left;
+- ``payments.csv``: every customer payment, with the invoice it pays (``invoice_id``: the one invoice it
+  pays in full; blank for a partial, residual or combined payment), its kind, every billing document and
+  customer item it cleared, its clearing document and, for a partial payment, the residual item it left;
+  its cases, payer, charges, FX and bank reference (``Payment``; its applications are in the next files);
+- ``bank_payments.csv``: every bank transaction that is a customer receipt, a return or a refund (account,
+  booking date, bank reference and place in a batch, amount, cases, payer, references, clearing, charges,
+  FX, return reason, the statement file carrying it); ``cash_applications.csv``: every application cash
+  application should make (bank reference, item, applied and residual amount, reason);
+  ``payment_difference_items.csv``: residual, dispute and on-account items payments posted, and how each was
+  settled (DECISIONLOG "Customer receipts and cash application (simulator)");
+- ``bank_files.csv``: every bank file, its kind (normal, intraday, notification, corrupt, resend,
+  duplicate, missing), account, message, statement number and when it became available;
 - ``invoices.csv``: every billing document (invoice, provisional invoice, debit and credit memo,
   cancellation) with its order lines, amount, payment terms, baseline and net due date, customer items,
   the document it refers to and the cancellation that cancelled it;
@@ -38,16 +46,27 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, astuple
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import astuple
 from dataclasses import fields as dataclass_fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from o2c.business_calendar import cutoff_for
 from o2c.config import SIM_ERP_DATABASE, Settings
-from o2c.simulate.bank_files import bank_files, drop_files
-from o2c.simulate.model import WriteOff
+from o2c.simulate.bank.files import bank_files, drop_files
+from o2c.simulate.model import Payment, WriteOff
+from o2c.simulate.receipt_truth import (
+    BANK_FILE_COLUMNS,
+    BANK_PAYMENT_COLUMNS,
+    CASH_APPLICATION_COLUMNS,
+    DIFFERENCE_ITEM_COLUMNS,
+    bank_file_rows,
+    bank_payment_rows,
+    cash_application_rows,
+    difference_item_rows,
+)
 from o2c.simulate.world import SimConfig, World, build_world
 
 
@@ -120,9 +139,11 @@ class Simulation:
         from o2c.simulate.catalog import BILLING_CATEGORIES
 
         def _cell(value: object) -> object:
-            """A CSV cell: a tuple as its items joined by spaces, ``None`` as blank."""
+            """A CSV cell: a tuple as its items joined by spaces, ``None`` as blank, a moment in ISO 8601."""
             if isinstance(value, tuple):
                 return " ".join(str(v) for v in value)
+            if isinstance(value, datetime):
+                return value.isoformat()
             return "" if value is None else value
 
         out = self.dir / "ground_truth"
@@ -147,10 +168,14 @@ class Simulation:
                 )
         with (out / "payments.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
-            fields = list(asdict(world.payments[0])) if world.payments else []
+            fields = [f.name for f in dataclass_fields(Payment) if f.name != "applications"]
             writer.writerow(fields)
             for payment in world.payments:
                 writer.writerow([_cell(getattr(payment, f)) for f in fields])
+        files = bank_files(world)
+        _write_csv(out / "bank_payments.csv", BANK_PAYMENT_COLUMNS, bank_payment_rows(world, files))
+        _write_csv(out / "cash_applications.csv", CASH_APPLICATION_COLUMNS, cash_application_rows(world))
+        _write_csv(out / "payment_difference_items.csv", DIFFERENCE_ITEM_COLUMNS, difference_item_rows(world))
         _write_csv(
             out / "invoices.csv",
             [
@@ -244,11 +269,7 @@ class Simulation:
             [f.name for f in dataclass_fields(WriteOff)],
             (list(astuple(w)) for w in world.write_offs),
         )
-        with (out / "bank_files.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file_name", "day", "kind"])
-            for bank_file in bank_files(world):
-                writer.writerow([bank_file.name, bank_file.day.isoformat(), bank_file.kind])
+        _write_csv(out / "bank_files.csv", BANK_FILE_COLUMNS, bank_file_rows(files))
         _write_csv(
             out / "contracts.csv",
             [
@@ -393,6 +414,16 @@ class Simulation:
             "final_price_memos": sum(1 for f in world.formula_pricing if f.memo_id),
             "combined_payments": sum(1 for p in world.payments if p.kind == "combined"),
             "partial_payments": sum(1 for p in world.payments if p.kind == "partial"),
+            "receipt_cases": dict(
+                sorted(
+                    Counter(
+                        case
+                        for p in world.payments
+                        if world.config.start <= p.booking_date <= world.config.end
+                        for case in p.cases
+                    ).items()
+                )
+            ),
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
 
@@ -542,7 +573,7 @@ def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
 
 
-def _write_csv(path: Path, header: list[str], rows: Iterable[list[object]]) -> None:
+def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)

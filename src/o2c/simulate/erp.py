@@ -16,8 +16,23 @@ STATE_SCHEMA = "o2c_sim"
 
 
 def ensure_erp_schema(conn: psycopg.Connection) -> None:
+    """Create the SAP-shaped tables, and add the fields a newer simulator writes to tables an older one
+    created (as an SAP append structure would: the rows are rewritten by the next materialisation)."""
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(ERP_SCHEMA)))
+    existing: dict[str, set[str]] = {}
+    for table_name, column_name in conn.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = %s",
+        (ERP_SCHEMA,),
+    ):
+        existing.setdefault(table_name, set()).add(column_name)
     for table, columns in TABLES.items():
+        for name, kind in columns if table in existing else []:
+            if name not in existing[table]:
+                conn.execute(
+                    sql.SQL("alter table {}.{} add column {} {}").format(
+                        sql.Identifier(ERP_SCHEMA), sql.Identifier(table), sql.Identifier(name), sql.SQL(kind)
+                    )
+                )
         cols = [
             sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
             for name, kind in [("MANDT", "varchar(3)"), *columns, ("CHANGED_AT", "timestamptz")]

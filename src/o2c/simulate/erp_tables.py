@@ -34,6 +34,12 @@ CUSTOMER_ITEM: list[tuple[str, str]] = [
     ("WAERS", "varchar(5)"),
     ("XBLNR", "varchar(16)"),
     ("VBELN", "varchar(10)"),
+    # document type: RV billing (invoice, memo, cancellation), DZ customer payment (a residual item, a
+    # deducted claim's dispute item, a payment on account posted by a payment's clearing)
+    ("BLART", "varchar(2)"),
+    # reason code of a payment difference (OB59): Q01 quality claim deducted (the dispute item), blank else
+    ("RSTGR", "varchar(3)"),
+    ("SGTXT", "varchar(50)"),
 ]
 
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -47,6 +53,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("ERDAT", D),
         ("SPRAS", "varchar(2)"),
         ("LOEVM", "varchar(1)"),
+        # group key: the group parent's KUNNR on the parent and on each of its affiliates, blank otherwise
+        ("KONZS", "varchar(10)"),
     ],
     "KNB1": [
         ("KUNNR", "varchar(10)"),
@@ -281,5 +289,8 @@ KEYS: dict[str, tuple[str, ...]] = {
 
 DEFAULTS: dict[str, dict[str, object]] = {
     "VBAP": {"ZZPRTYP": "", "ZZQPRULE": "", "ZZPREMP": Decimal("0.00")},
+    "KNA1": {"KONZS": ""},
+    "BSID": {"BLART": "", "RSTGR": "", "SGTXT": ""},
+    "BSAD": {"BLART": "", "RSTGR": "", "SGTXT": ""},
 }
 """Values of appended fields for rows written without them (SAP initialises a new field: blank, zero)."""

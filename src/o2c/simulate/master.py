@@ -330,5 +330,33 @@ class MasterData(Timeline):
         usd = self.bench[(product["MATNR"], day.strftime("%Y%m"))]
         return usd if currency == "USD" else usd * self.fx_rate(day, "USD", currency)
 
+    def assign_customer_groups(self) -> None:
+        """Form customer groups: ``group_parent_share`` of the customers (at least two where there are
+        customers enough) head a group of 1–3 affiliates billed in the parent's currency. KNA1-KONZS (the
+        group key) is the parent's KUNNR on the parent and on each affiliate, from go-live. A stream of its
+        own: the rest of the business is unchanged."""
+        rng = random.Random(f"{self.cfg.seed}:customer-groups")  # noqa: S311 - a simulation
+        by_currency: dict[str, list[Row]] = {}
+        for customer in self.customers:
+            by_currency.setdefault(customer["CURRENCY"], []).append(customer)
+        wanted = max(2, round(len(self.customers) * self.cfg.group_parent_share))
+        if len(self.customers) < 8 or self.cfg.group_parent_share <= 0:
+            return
+        pools = {ccy: rng.sample(members, len(members)) for ccy, members in sorted(by_currency.items())}
+        groups = 0
+        while groups < wanted and any(len(pool) >= 2 for pool in pools.values()):
+            currency = rng.choice(sorted(ccy for ccy, pool in pools.items() if len(pool) >= 2))
+            pool = pools[currency]
+            parent = pool.pop()
+            for _ in range(min(len(pool), rng.randint(1, 3))):
+                self.customer_groups[pool.pop()["KUNNR"]] = parent["KUNNR"]
+            groups += 1
+        members = {**self.customer_groups, **{p: p for p in self.customer_groups.values()}}
+        for kunnr, parent_id in members.items():
+            versions = self.erp["KNA1"][(kunnr,)]
+            for position, (when, row) in enumerate(versions):
+                if row is not None:
+                    versions[position] = (when, {**row, "KONZS": parent_id})
+
     def _iban(self, land: str, i: int) -> str:
         return f"{land}{(i * 7919) % 97:02d}TRDB{i:012d}"

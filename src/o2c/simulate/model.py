@@ -48,6 +48,66 @@ class SimConfig:
     """owner rep reassignments (KNVP-PERNR, partner function VE) per customer and 30 days"""
     payment_term_changes: float = 0.012
     """payment term changes (KNB1-ZTERM) per customer and 30 days"""
+    # -- customer receipts: how payments reach the bank and the ERP (``receipts``; DECISIONLOG "Customer
+    # receipts and cash application (simulator)"); each rate is a share of the payments eligible for it
+    group_parent_share: float = 0.05
+    """share of customers heading a group: each gets 1–3 affiliates billed in its currency (KNA1-KONZS)"""
+    group_payer_rate: float = 0.4
+    """payments of an affiliate's items its group parent makes (named and paid from the parent's account)"""
+    group_combined_rate: float = 0.5
+    """days on which a parent and an affiliate both pay that become one credit from the parent (one clearing)"""
+    lc_bank_rate: float = 0.9
+    """payments of items on L/C terms (ZLC0, ZLU9) the issuing bank makes (a third party quoting the invoice)"""
+    third_party_rate: float = 0.01
+    """other payments another company makes for the customer, quoting the invoice"""
+    typo_ref_rate: float = 0.05
+    """single-invoice payments quoting the invoice number mistyped: a digit missing, two adjacent digits
+    swapped, spaces inside it, or glued to a prefix (``INV``, ``INV NO.``, ``发票``, ``Invoice#``)"""
+    order_ref_rate: float = 0.02
+    """single-invoice payments quoting the order number instead of the invoice's"""
+    delivery_ref_rate: float = 0.015
+    """single-invoice payments quoting the delivery number instead of the invoice's"""
+    contract_ref_rate: float = 0.02
+    """single-invoice payments of a call-off quoting the contract number instead of the invoice's"""
+    rf_ref_rate: float = 0.04
+    """single-invoice payments quoting the invoice as an ISO 11649 RF creditor reference (``iso11649``)"""
+    structured_ref_rate: float = 0.08
+    """payments into a camt account quoting the invoice(s) as structured referred documents (RfrdDocInf)"""
+    combined_some_rate: float = 0.2
+    """combined payments whose remittance lists only some of the invoices"""
+    combined_none_rate: float = 0.1
+    """combined payments whose remittance lists none of the invoices"""
+    overpayment_rate: float = 0.008
+    """single-invoice payments of more than the item: the excess goes on account"""
+    on_account_refund_rate: float = 0.25
+    """payments on account the customer asks to have refunded (the others are deducted from a later payment)"""
+    on_account_use_days: int = 45
+    """a payment on account is deducted from the customer's next payment within this many days, else refunded"""
+    claim_deduction_rate: float = 0.012
+    """single-invoice payments short by a quality claim (1–3 %) the customer deducted"""
+    claim_credit_memo_share: float = 0.65
+    """deducted claims granted by a credit memo (the rest are written off)"""
+    sha_charges_rate: float = 0.15
+    """payments into the USD, EUR and SGD accounts arriving short by a bank fee (charges shared, SHA)"""
+    our_charges_rate: float = 0.25
+    """payments into those accounts marked charges borne by the payer (OUR): the full amount arrives"""
+    ben_charges_rate: float = 0.01
+    """payments into those accounts with every bank's fees deducted (charges borne by the beneficiary, BEN)"""
+    fx_payment_rate: float = 0.03
+    """payments of USD, EUR or SGD items sent from an account in another currency, converted by the bank"""
+    fx_tolerance_pct: Decimal = Decimal("1.0")
+    """the largest FX difference (in % of the amount due) the ERP clears to FX gain/loss"""
+    unidentified_rate: float = 0.004
+    """payments from an unknown payer without any reference, cleared by hand days later"""
+    clearing_delay_weights: tuple[float, float, float] = (0.1, 0.7, 0.2)
+    """weights of posting a payment's clearing 0, 1 or 2 business days after the bank booked it"""
+    cny_batch_rate: float = 0.3
+    """CNY account days with two or more customer credits on which some are booked as one batch entry"""
+    intraday_hour: float = 14.0
+    """local time of the intraday reports (MT942 for USD, camt.052 for CNY)"""
+    missing_bank_statement_day: int | None = 60
+    """a statement (EUR, else SGD) on the first weekday from this day on with an entry is never delivered:
+    the next statement's opening balance differs from the last one delivered (``None``: no gap)"""
 
     @property
     def end(self) -> date:
@@ -149,6 +209,27 @@ class WriteOff:
 
 
 @dataclass
+class Application:
+    """What a bank transaction does to one customer item, as cash application should find it
+    (``cash_applications.csv``). Amounts are in the item's currency (the account's)."""
+
+    item_id: str
+    """the customer item (BUKRS-GJAHR-BELNR-BUZEI)"""
+    invoice_id: str
+    """its billing document (blank for a payment on account)"""
+    customer_id: str
+    applied_amount: Decimal
+    """money of the transaction applied to the item: positive pays a debit item or goes on account,
+    negative takes a credit (a credit memo or payment on account deducted, a refund) or reverses an
+    application (a return)"""
+    residual_amount: Decimal = Decimal("0.00")
+    """what the clearing left open of the item in a new item (a partial payment's residual, a deducted
+    claim's dispute item)"""
+    reason: str = "paid"
+    """paid, partial, claim_deduction, credit_deducted, on_account, on_account_used, refund, return"""
+
+
+@dataclass
 class Payment:
     """A customer payment as the bank books it (credit), with the invoice it pays (expected match)."""
 
@@ -165,7 +246,8 @@ class Payment:
     customer_id: str
     kind: str = "full"
     """full (one invoice's item), partial (part of an item: a residual item stays open), residual (pays a
-    residual item), combined (several invoices' items, credit memos deducted, under one clearing)"""
+    residual item), combined (several invoices' items, credit memos or a payment on account deducted, or a
+    group parent's and an affiliate's items, under one clearing)"""
     invoice_ids: tuple[str, ...] = ()
     """every billing document whose customer items the payment clears (credit memos deducted included)"""
     cleared_items: tuple[str, ...] = ()
@@ -173,7 +255,48 @@ class Payment:
     clearing_document: str = ""
     """the clearing (payment) document, BSAD-AUGBL of every item cleared"""
     residual_item: str = ""
-    """for a partial payment: the residual item it left open (posted in the payment document)"""
+    """for a partial payment: the residual item it left open (posted in the payment document); for a deducted
+    claim: the dispute item"""
+    cases: tuple[str, ...] = ()
+    """how it looks and what the ERP does (DECISIONLOG "Customer receipts and cash application"): exact_ref,
+    typo_ref, missing_ref, order_ref, delivery_ref, contract_ref, rf_ref, structured_ref, combined, partial,
+    overpayment, on_account_used, claim_deduction, charges_sha, charges_our, charges_ben, fx, third_party,
+    group_payer, returned, unidentified"""
+    reference_form: str = ""
+    """the detail of its reference case, e.g. ``typo:swapped_digits`` or ``listed 2 of 4``"""
+    payer_customer_id: str = ""
+    """the customer master record of the payer: the customer, or its group parent; blank for a third party
+    or an unidentified payer"""
+    creditor_reference: str = ""
+    """an ISO 11649 RF creditor reference quoted (camt ``Strd/CdtrRefInf``, MT940 ``/CDTRREF/``)"""
+    structured_invoices: tuple[str, ...] = ()
+    """invoice numbers quoted as structured referred documents (camt ``Strd/RfrdDocInf/Nb``)"""
+    charge_bearer: str = ""
+    """SHA, OUR or BEN (blank: not stated)"""
+    charges: Decimal = Decimal("0.00")
+    """bank fees deducted from the credit (SHA, BEN), in the account currency"""
+    instructed_amount: Decimal | None = None
+    """what the payer sent, in ``instructed_currency`` (before fees, and before conversion for FX)"""
+    instructed_currency: str = ""
+    exchange_rate: Decimal | None = None
+    """units of the account currency per 1 instructed currency, as the bank converted (FX)"""
+    fx_difference: Decimal = Decimal("0.00")
+    """credited amount + charges − amount applied (FX gain positive, loss negative)"""
+    applications: tuple[Application, ...] = ()
+    """what it does to each customer item: ``amount`` = Σ applied − charges + fx_difference, exactly"""
+    cleared_on: date | None = None
+    """AUGDT of its clearing: the booking date, or the day an unidentified credit was cleared by hand"""
+    clearing_posted_at: datetime | None = None
+    """when the clearing document was posted (its BSAD versions' change time, before any late commit)"""
+    on_account_item: str = ""
+    """for an over-payment: the payment on account (credit item) it posted for the excess"""
+    bank_reference: str = ""
+    """the bank's reference of its statement entry (camt ``AcctSvcrRef``, MT940 ``:61:`` after ``//``)"""
+    tx_seq: int = 1
+    """its place in a batch entry (1 for a single entry)"""
+    booked_at: datetime | None = None
+    returned_by: str = ""
+    """the bank reference of the return debit that sent it back"""
 
 
 @dataclass
@@ -235,12 +358,86 @@ class FormulaPricing:
 
 @dataclass
 class BankDebit:
+    """A debit on one of the trader's accounts: a bank fee, a supplier payment, a customer payment returned,
+    or a refund of a payment on account."""
+
     booking_date: date
     account_currency: str
     amount: Decimal
     counterparty: str
     remittance: str
     reference: str
+    """the end-to-end (customer) reference: the original payment's for a return"""
+    kind: str = "fee"
+    """fee, supplier, return or refund"""
+    counterparty_account: str = ""
+    customer_id: str = ""
+    return_reason: str = ""
+    """ISO 20022 return reason (ExternalReturnReason1Code) of a return: AC04, AC06, AM05, MD07, ..."""
+    original_reference: str = ""
+    """a return: the bank reference of the credit it returns"""
+    applications: tuple[Application, ...] = ()
+    clearing_document: str = ""
+    """a return: the clearing it reset; a refund: the clearing of the payment on account it refunds"""
+    bank_reference: str = ""
+    booked_at: datetime | None = None
+    original: Payment | None = field(default=None, repr=False, compare=False)
+    """a return: the payment it returns"""
+
+
+@dataclass
+class BankEntry:
+    """One entry of an account statement: a single transaction, or a batch of customer credits booked as
+    one entry (its transactions in ``credits``, ``tx_seq`` 1..n)."""
+
+    currency: str
+    booking_date: date
+    booked_at: datetime
+    reference: str
+    """the bank reference every report of the entry repeats (camt ``AcctSvcrRef``, MT940 after ``//``)"""
+    credits: list[Payment] = field(default_factory=list)
+    debit: BankDebit | None = None
+
+    @property
+    def direction(self) -> str:
+        return "DBIT" if self.debit is not None else "CRDT"
+
+    @property
+    def amount(self) -> Decimal:
+        if self.debit is not None:
+            return self.debit.amount
+        return sum((p.amount for p in self.credits), Decimal(0))
+
+    @property
+    def is_batch(self) -> bool:
+        return len(self.credits) > 1
+
+
+@dataclass
+class DifferenceItem:
+    """A customer item a payment's clearing posts, and what became of it: a partial payment's residual
+    item, a deducted claim's dispute item, an over-payment's payment on account."""
+
+    item_id: str
+    kind: str
+    """residual, dispute or on_account"""
+    customer_id: str
+    invoice_id: str
+    """the invoice it stems from (blank for a payment on account)"""
+    amount: Decimal
+    """signed as the customer owes it: a payment on account is negative"""
+    currency: str
+    reason_code: str
+    """BSID-RSTGR"""
+    posted_on: date
+    payment: Payment = field(repr=False, compare=False)
+    """the payment whose clearing posted it"""
+    settled_by: str = "open"
+    """paid (a later payment), credit_memo, write_off, used (deducted from a later payment), refund, open"""
+    settled_on: date | None = None
+    settling_document: str = ""
+    """the clearing document that cleared it (a credit memo's: the memo in ``memo_id``)"""
+    memo_id: str = ""
 
 
 @dataclass
@@ -312,6 +509,11 @@ class World:
     formula_pricing: list[FormulaPricing] = field(default_factory=list)
     write_offs: list[WriteOff] = field(default_factory=list)
     """customer items never paid and written off (``SimConfig.write_off_after_days``)"""
+    bank_entries: list[BankEntry] = field(default_factory=list)
+    """every entry the banks book on the trader's accounts, in booking order per account"""
+    difference_items: list[DifferenceItem] = field(default_factory=list)
+    customer_groups: dict[str, str] = field(default_factory=dict)
+    """affiliate -> group parent (KNA1-KONZS)"""
 
     def erp_as_of(
         self,

@@ -116,6 +116,8 @@ class Timeline:
         self.formula_pricing: list[FormulaPricing] = []
         self.qp_rules: dict[str, str | None] = {}
         """per contract: its call-offs' quotational period rule (``None``: fixed price)"""
+        self.customer_groups: dict[str, str] = {}
+        """affiliate -> group parent (KNA1-KONZS), set by ``MasterData.assign_customer_groups``"""
 
     # -- helpers ------------------------------------------------------------------------------
     def put(

@@ -8,6 +8,7 @@ changes, rejections, goods issue, clearing) appearing as they would in a real sy
 
 from __future__ import annotations
 
+from o2c.simulate.bank.ledger import BankLedger
 from o2c.simulate.bank_noise import BankNoise
 from o2c.simulate.catalog import (
     PAYMENT_TERMS,
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 
-class _Builder(MasterData, Orders, BankNoise, Corrections):
+class _Builder(MasterData, Orders, BankNoise, Corrections, BankLedger):
     """Every stage of the business, run in order by :func:`build_world` (``Orders`` includes the
     contracts it calls off)."""
 
@@ -92,22 +93,6 @@ class _Builder(MasterData, Orders, BankNoise, Corrections):
             self.cfg.end,
         )
 
-    def name_reset_repayments(self) -> None:
-        """A payment sent again after a clearing reset (``Corrections``) clears the item it reopened: say so
-        in its ground truth (cleared items, clearing document) like every other payment's."""
-        reset = {}
-        for item in self.reset_items:
-            bukrs, belnr, gjahr, buzei = item.split("-")
-            row = self.erp["BSAD"][(bukrs, belnr, gjahr, buzei)][-1][1]
-            if row is not None:
-                reset[(str(row["VBELN"]), str(row["AUGDT"]))] = (f"{bukrs}-{gjahr}-{belnr}-{buzei}", row)
-        for payment in self.payments:
-            found = reset.get((payment.invoice_id or "", dats(payment.booking_date)))
-            if not payment.cleared_items and found is not None:
-                payment.cleared_items = (found[0],)
-                payment.invoice_ids = (str(found[1]["VBELN"]),)
-                payment.clearing_document = str(found[1]["AUGBL"])
-
 
 def build_world(cfg: SimConfig | None = None) -> World:
     """The whole simulated business, deterministic for ``cfg.seed``."""
@@ -115,6 +100,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
     builder = _Builder(config)
     builder.build_master()
     builder.assign_trade_terms()
+    builder.assign_customer_groups()
     builder.build_master_changes()
     builder.build_contracts()
     builder.build_orders()
@@ -122,7 +108,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
     builder.build_write_offs()
     builder.build_bank_debits()
     builder.build_corrections()
-    builder.name_reset_repayments()
+    builder.book_bank_entries()
     return World(
         config=config,
         erp=builder.erp,
@@ -143,4 +129,7 @@ def build_world(cfg: SimConfig | None = None) -> World:
         invoices=builder.invoice_truth,
         write_offs=builder.write_offs,
         formula_pricing=builder.formula_pricing,
+        bank_entries=builder.bank_entries,
+        difference_items=builder.difference_items,
+        customer_groups=builder.customer_groups,
     )

@@ -76,7 +76,9 @@ create table if not exists ops.watermarks (
     primary key (source, entity)
 );
 
--- every bank file seen: loaded, duplicate or quarantined, with its reason and warnings
+-- every bank file seen: loaded, duplicate or quarantined, with its reason and warnings; archived_as is
+-- the immutable copy of its bytes (archive/bank/<sha256[:2]>/<sha256>), superseded_by the file that later
+-- delivered a quarantined file's statements (a corrected re-delivery)
 create table if not exists ops.bank_files (
     file_sha256 text primary key,
     file_name text not null,
@@ -91,12 +93,51 @@ create table if not exists ops.bank_files (
     batch_id text,
     first_seen_at timestamptz not null default now()
 );
+alter table ops.bank_files add column if not exists report_kind text;
+alter table ops.bank_files add column if not exists archived_as text;
+alter table ops.bank_files add column if not exists quarantined_as text;
+alter table ops.bank_files add column if not exists last_tried_at timestamptz;
+alter table ops.bank_files add column if not exists tries integer not null default 1;
+alter table ops.bank_files add column if not exists superseded_by text;
+alter table ops.bank_files add column if not exists statement_ids jsonb not null default '[]'::jsonb;
 
--- bank statements and booked entries (one row per MT940 :61: line / camt Ntry), landed per file through
--- o2c.loading.land.land_batch. statement_key is a statement's identity whatever file it came in: md5 of
--- account, statement id, sequence, opening date and balance, closing date and balance, entry count
--- (o2c.sources.bank.ingest.statement_key); a row's _version_id is its key (statement_key, + entry_seq
--- for an entry), so a statement landed from another file before adds nothing.
+-- statement integrity across files, per account, as banks and SAP check it: a statement's opening
+-- balance against the closing balance of the account's previous statement (balance_break), and the
+-- statement numbers in between (sequence_gap). Recorded when a file lands (o2c.sources.bank.integrity);
+-- resolved_at is set when a later file closes the gap (the missing statement arrives)
+create table if not exists ops.bank_integrity_issues (
+    issue_id bigint generated always as identity primary key,
+    kind text not null check (kind in ('balance_break', 'sequence_gap')),
+    account_id text not null,
+    currency text not null,
+    statement_key text not null,
+    statement_id text not null,
+    sequence_number text,
+    statement_date date,
+    previous_statement_key text not null,
+    previous_statement_id text not null,
+    previous_sequence_number text,
+    previous_date date,
+    expected_opening numeric,
+    stated_opening numeric,
+    difference numeric,
+    missing_sequences text,
+    message text not null,
+    file_sha256 text not null,
+    file_name text not null,
+    detected_at timestamptz not null default now(),
+    resolved_at timestamptz,
+    resolved_by_file text,
+    unique (statement_key, previous_statement_key, kind)
+);
+
+-- bank statements, intraday reports and notifications (report_kind) and their entries, landed per file
+-- through o2c.loading.land.land_batch. statement_key is a report's identity whatever file it came in: md5
+-- of account, statement id, sequence, opening date and balance, closing date and balance, entry count
+-- (+ report kind and creation time for intraday reports and notifications; o2c.sources.bank.ingest.
+-- statement_key); raw_bank.entries holds one row per payment (tx_seq) of each entry (entry_seq): a batch
+-- booking's transaction details, or the entry itself; a row's _version_id is its key, so a report landed
+-- from another file before adds nothing.
 create table if not exists raw_bank.statements (
     _batch_id text not null,
     _loaded_at timestamptz not null,
@@ -172,6 +213,73 @@ end
 $$;
 
 create index if not exists entries_batch_idx on raw_bank.entries (_batch_id);
+
+alter table raw_bank.statements add column if not exists report_kind text not null default 'statement';
+alter table raw_bank.statements add column if not exists message_id text;
+alter table raw_bank.statements add column if not exists created_at timestamptz;
+alter table raw_bank.statements add column if not exists legal_sequence text;
+alter table raw_bank.statements add column if not exists account_bic text;
+alter table raw_bank.statements add column if not exists credit_count integer;
+alter table raw_bank.statements add column if not exists debit_count integer;
+alter table raw_bank.statements add column if not exists credit_total numeric;
+alter table raw_bank.statements add column if not exists debit_total numeric;
+-- one row per payment of an entry: rows landed before (one per entry) are its payment 1, their identity
+-- (_version_id, the key's md5) recomputed with it, so that the same file landed again adds nothing
+do $$
+begin
+    if not exists (
+        select 1 from information_schema.columns
+        where table_schema = 'raw_bank' and table_name = 'entries' and column_name = 'tx_seq'
+    ) then
+        alter table raw_bank.entries add column tx_seq integer not null default 1;
+        if exists (
+            select 1 from information_schema.columns
+            where table_schema = 'raw_bank' and table_name = 'entries' and column_name = '_version_id'
+        ) then
+            update raw_bank.entries
+            set _version_id = md5(concat_ws(chr(31), statement_key, entry_seq::text, tx_seq::text));
+        end if;
+    end if;
+end
+$$;
+alter table raw_bank.entries add column if not exists entry_reference text;
+alter table raw_bank.entries add column if not exists domain_code text;
+alter table raw_bank.entries add column if not exists family_code text;
+alter table raw_bank.entries add column if not exists sub_family_code text;
+alter table raw_bank.entries add column if not exists proprietary_code text;
+alter table raw_bank.entries add column if not exists entry_charges numeric;
+alter table raw_bank.entries add column if not exists batch_count integer;
+alter table raw_bank.entries add column if not exists entry_info text;
+alter table raw_bank.entries add column if not exists tx_count integer not null default 1;
+alter table raw_bank.entries add column if not exists tx_amount numeric;
+alter table raw_bank.entries add column if not exists tx_direction text;
+alter table raw_bank.entries add column if not exists end_to_end_id text;
+alter table raw_bank.entries add column if not exists instruction_id text;
+alter table raw_bank.entries add column if not exists transaction_id text;
+alter table raw_bank.entries add column if not exists mandate_id text;
+alter table raw_bank.entries add column if not exists tx_bank_reference text;
+alter table raw_bank.entries add column if not exists remittance_unstructured text;
+alter table raw_bank.entries add column if not exists creditor_reference text;
+alter table raw_bank.entries add column if not exists creditor_reference_type text;
+alter table raw_bank.entries add column if not exists referred_documents text;
+alter table raw_bank.entries add column if not exists tx_counterparty_name text;
+alter table raw_bank.entries add column if not exists tx_counterparty_account text;
+alter table raw_bank.entries add column if not exists counterparty_bic text;
+alter table raw_bank.entries add column if not exists ultimate_debtor text;
+alter table raw_bank.entries add column if not exists ultimate_creditor text;
+alter table raw_bank.entries add column if not exists tx_domain_code text;
+alter table raw_bank.entries add column if not exists tx_family_code text;
+alter table raw_bank.entries add column if not exists tx_sub_family_code text;
+alter table raw_bank.entries add column if not exists tx_proprietary_code text;
+alter table raw_bank.entries add column if not exists charges numeric;
+alter table raw_bank.entries add column if not exists charge_bearer text;
+alter table raw_bank.entries add column if not exists instructed_amount numeric;
+alter table raw_bank.entries add column if not exists instructed_currency text;
+alter table raw_bank.entries add column if not exists exchange_rate numeric;
+alter table raw_bank.entries add column if not exists return_reason text;
+alter table raw_bank.entries add column if not exists tx_info text;
+alter table raw_bank.entries add column if not exists report_kind text not null default 'statement';
+
 create index if not exists statements_batch_idx on raw_bank.statements (_batch_id);
 
 -- data-quality check runs and abnormal-order observations (the exception lifecycle is derived)

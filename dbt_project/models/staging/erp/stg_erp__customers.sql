@@ -14,6 +14,8 @@ final as (
         regio as region_code,
         ort01 as city,
         spras as language_key,
+        -- KNA1-KONZS, the group key: the parent customer of a group (on the parent and its affiliates)
+        nullif(trim(konzs), '') as group_customer_id,
         {{ sap_date('erdat') }} as created_date,
         coalesce(loevm = 'X', false) as is_deleted
     from customers

@@ -1,36 +1,35 @@
-"""Parse SWIFT MT940 customer statement files into the normalized bank model.
+"""Read SWIFT MT940 customer statements and MT942 interim transaction reports, streaming.
 
-The field-level parsing of ``:61:`` references and ``:86:`` details is done by the maintained ``mt-940``
-library (import name ``mt940``). Around it this package adds what real files need, one job per module:
+:func:`open_mt` reads a file as a :class:`~o2c.sources.bank.model.BankFileStream`: line by line, a
+megabyte at a time, so memory stays flat however large the file, and each ``:61:`` entry is built when it
+has been read. One job per module:
 
-* :mod:`~o2c.sources.bank.mt940.text`: robust decoding (UTF-8, else cp1252/latin-1 with a warning),
-  removal of control characters (SOH/ETX/SUB around SWIFT messages) and of the SWIFT envelope blocks
-  ``{1:}{2:}{3:}{4: ... -}{5:}``;
-* :mod:`~o2c.sources.bank.mt940.fields`: its own tokenizer, which splits the file into statements at every
-  ``:20:``, drops bank header lines (``ABNANL2A``, ``0000 01INGBNL2AXXXX00001``, ``:940:``) and
-  statement-level ``:86:`` lines that follow the closing balance (ING, Zenith), and keeps line numbers
-  for error messages;
-* :mod:`~o2c.sources.bank.mt940.money`: strict checks of the money fields: the debit/credit mark, amount
-  and dates of every ``:61:`` and balance are matched with a strict pattern, and invalid dates
-  (30 February) are errors rather than being "fixed";
-* :mod:`~o2c.sources.bank.mt940.library`: the library, configured; its reading of mark and amount must
-  agree with the strict one;
-* :mod:`~o2c.sources.bank.mt940.details`: ``:86:`` details, counterparty and references;
-* :mod:`~o2c.sources.bank.mt940.statements`: entries and statements of the normalized model;
-* :mod:`~o2c.sources.bank.mt940.parser`: the file: MT942 rejection and :func:`parse_mt940`.
+* :mod:`~o2c.sources.bank.mt940.encoding` and :mod:`~o2c.sources.bank.mt940.lines`: decoding (UTF-8, else
+  cp1252 or CP852, chosen by the letters each gives), removal of control characters (SOH/ETX/SUB around
+  SWIFT messages, NUL) and of the SWIFT envelope blocks ``{1:}{2:}{3:}{4: ... -}{5:}``, line breaks;
+* :mod:`~o2c.sources.bank.mt940.fields`: the tokenizer: tag fields with their line numbers; bank header
+  lines (``ABNANL2A``, ``0000 01INGBNL2AXXXX00001``, ``:940:``) and text after ``-`` are skipped, a tag
+  whose colon sits alone on the line before is rejoined;
+* :mod:`~o2c.sources.bank.mt940.money`: strict amounts and dates (30 February is an error), balances,
+  ``:28C:``, ``:13D:``, ``:34F:``, ``:90C:``/``:90D:``;
+* :mod:`~o2c.sources.bank.mt940.statement_line`: the ``:61:`` line (marks ``C``/``D``/``RC``/``RD`` and
+  the funds code, references);
+* :mod:`~o2c.sources.bank.mt940.details`: the ``:86:`` details (German ``?NN`` sub-fields, Dutch
+  ``/KEY/`` structured details, ABN AMRO labels, SEPA keys, free text);
+* :mod:`~o2c.sources.bank.mt940.entries`: a :class:`~o2c.sources.bank.model.BankEntry` and its one
+  :class:`~o2c.sources.bank.model.BankTransaction`;
+* :mod:`~o2c.sources.bank.mt940.statements`: the ``:20:`` blocks as reports, MT940 or MT942;
+* :mod:`~o2c.sources.bank.mt940.stream`: :func:`open_mt`.
 
-Debit/credit marks follow the SWIFT standard: ``C`` credit, ``D`` debit, ``RC`` reversal of a
-credit (a debit on the account), ``RD`` reversal of a debit (a credit on the account). The letter
-after the mark is the optional funds code (third letter of the currency code), so ``DR`` is a debit
-with funds code ``R``, not a reversal; the mark is always matched before the funds code.
-
-Each ``:20:`` block is one :class:`~o2c.sources.bank.model.BankStatement`; the pages of a multi-page
-statement (``:60M:``/``:62M:`` intermediate balances, ``:28C: 999/1``, ``999/2``) are separate statements
-whose balances must each add up.
+The parser is its own: the maintained ``mt-940`` library parses a whole text held in memory and reads
+about 10,000 entries per second, so it serves as an independent reference in the tests
+(``tests/unit/test_mt940_parser.py``), where every real sample it can read must give the same amounts,
+dates and marks (see DECISIONLOG.md, "Bank files").
 """
 
 from __future__ import annotations
 
-from o2c.sources.bank.mt940.parser import FORMAT, parse_mt940
+from o2c.sources.bank.mt940.statements import MT940, MT942
+from o2c.sources.bank.mt940.stream import open_mt
 
-__all__ = ["FORMAT", "parse_mt940"]
+__all__ = ["MT940", "MT942", "open_mt"]

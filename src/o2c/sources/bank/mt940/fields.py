@@ -1,35 +1,52 @@
-"""Tokenize MT940 text into tag fields and assemble them into statement blocks (one per ``:20:``).
+"""Split MT940/MT942 text into tag fields, streaming.
 
-The tokenizer drops bank header lines (``ABNANL2A``, ``0000 01INGBNL2AXXXX00001``, ``:940:``) and
-keeps line numbers for error messages; assembly attaches each ``:86:`` to its ``:61:`` and ignores the
-statement-level ``:86:`` lines that follow the closing balance (ING, Zenith).
+A field starts at a line ``:TAG:`` whose tag is one of MT940/MT942 (``:12:`` or ``:26:`` at the start of a
+wrapped ``:86:`` line is text); lines that are no tag continue the current field. A line holding only
+``-`` ends a SWIFT message: text after it up to the next tag (bank header lines such as ``ABNANL2A``,
+``0000 01INGBNL2AXXXX00001``, ``940 00`` or ``:940:``) is skipped, as is text before the first tag. Empty
+lines are dropped. A tag whose leading colon sits alone on the line before (``:`` / ``61:...``) is
+rejoined. Lines that carry the SWIFT FIN envelope (``{1:..}{2:..}{3:..}{4:`` before a message,
+``-}{5:..}`` after it) are split: each header block is skipped, ``{4:`` disappears and ``-}`` is the ``-``
+that ends a message; the message type of a block 2 header (``{2:I942...}``) becomes a field of its own,
+:data:`MESSAGE_TYPE`, which applies to the message that follows.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterable, Iterator
 
-import mt940.tags
+from o2c.sources.bank.mt940.lines import Chunk
 
-from o2c.sources.bank.model import BankFileError
+_TAG_LINE = re.compile(r":(\d\d[A-Z]?|NS[A-Z]?):(.*)", re.DOTALL)
+_TAG_START = re.compile(r"(?:\d\d[A-Z]?|NS[A-Z]?):")
+_KNOWN_TAG_BASES = frozenset(
+    {"13", "20", "21", "25", "28", "34", "60", "61", "62", "64", "65", "86", "90", "NS"}
+)
+_FIELD_START = re.compile(r"^:((?:13|20|21|25|28|34|60|61|62|64|65|86|90)[A-Z]?|NS[A-Z]?):", re.MULTILINE)
+_IRREGULAR_LINE = re.compile(r"\n[^\S\n]*(?:-[^\S\n]*)?\n")
+"""A line that is empty, blank or a lone ``-`` after another line: continuation lines are filtered only
+where there is one."""
+_ENVELOPE_BLOCK = re.compile(r"\{[1-5]:")
+_ENVELOPE_LINE = re.compile(r"\{[1-5]:|-\}")
+_ENVELOPE_PARTS = re.compile(r"(\{[1235]:(?:[^{}]|\{[^{}]*\})*\}|\{4:|-\})")
+_MESSAGE_TYPE = re.compile(r"\{2:[IO](\d{3})")
 
-_TAG_LINE = re.compile(r"^:(?P<tag>\d{2}[A-Z]?|NS[A-Z]?):(?P<value>.*)$")
-_KNOWN_TAG_BASES = frozenset(str(key)[:2] for key in mt940.tags.TAG_BY_ID)
-OPENING_TAGS = frozenset({"60", "60F", "60M"})
-CLOSING_TAGS = frozenset({"62", "62F", "62M"})
-AVAILABLE_TAGS = frozenset({"64", "65", "65F"})
-_MT942_TAG_BASES = frozenset({"13", "34", "90"})
-STATEMENT_NUMBER = re.compile(r"^\s*(?P<number>\d*)\s*(?:/\s*(?P<sequence>\d*))?\s*$")
+MESSAGE_TYPE = "{2:}"
+"""Tag of the pseudo-field holding the message type of a SWIFT header (its only line, e.g. ``942``)."""
 
 
-@dataclass
 class Field:
     """One tag with its value lines and the line number where it starts."""
 
-    tag: str
-    lines: list[str]
-    line_no: int
+    __slots__ = ("line_no", "lines", "tag")
+
+    def __init__(self, tag: str, lines: list[str], line_no: int) -> None:
+        self.tag = tag
+        self.lines = lines
+        self.line_no = line_no
 
     @property
     def first(self) -> str:
@@ -40,117 +57,175 @@ class Field:
         """``:TAG: (line N)`` for messages."""
         return f":{self.tag}: (line {self.line_no})"
 
-
-@dataclass
-class EntryFields:
-    """A ``:61:`` statement line and the ``:86:`` fields that belong to it."""
-
-    line: Field
-    details: list[Field] = field(default_factory=list)
+    def __repr__(self) -> str:
+        return f"Field({self.tag!r}, {self.lines!r}, {self.line_no})"
 
 
-@dataclass
-class Block:
-    """The fields of one statement (from one ``:20:`` to the next)."""
+def tokenize(chunks: Iterable[Chunk]) -> Iterator[Field]:
+    """The fields of the text, in file order (see the module docstring).
 
-    reference: Field
-    account: Field | None = None
-    number: Field | None = None
-    opening: Field | None = None
-    closing: Field | None = None
-    entries: list[EntryFields] = field(default_factory=list)
-    mt942_tags: list[Field] = field(default_factory=list)
-
-
-def _is_known_tag(tag: str) -> bool:
-    """Whether the mt940 library knows the tag; unknown ones (``:12:``) are plain text."""
-    return tag[:2] in _KNOWN_TAG_BASES
-
-
-def tokenize(text: str) -> list[Field]:
-    """Split cleaned MT940 text into fields.
-
-    Lines that are not tags continue the current field. A line holding only ``-`` ends a SWIFT
-    message; text after it up to the next tag (bank header lines) is skipped, as is text before
-    the first tag. Empty lines are dropped.
+    A chunk without SWIFT envelope and lone colons is split at its tag lines by one regular expression
+    (:func:`_fast_fields`); others are read line by line (:class:`_LineTokenizer`).
     """
-    fields: list[Field] = []
-    current: Field | None = None
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        match = _TAG_LINE.match(line)
-        if match and _is_known_tag(match["tag"]):
-            current = Field(match["tag"], [match["value"]], line_no)
-            fields.append(current)
-        elif line.strip() == "-":
-            current = None
-        elif current is not None and line.strip():
-            current.lines.append(line)
-    return fields
+    state = _LineTokenizer()
+    for text, first in chunks:
+        if state.colon_at is None and "{" not in text and "-}" not in text and not _has_lone_colon(text):
+            yield from _fast_fields(state, text, first)
+        else:
+            yield from state.feed(*_envelope_lines(text, first))
+    yield from state.finish()
 
 
-def split_statements(fields: list[Field]) -> tuple[list[list[Field]], list[Field]]:
-    """Group fields into statements, each starting at a ``:20:``.
+def _has_lone_colon(text: str) -> bool:
+    return "\n:\n" in text or text.startswith(":\n")
+
+
+def _fast_fields(state: _LineTokenizer, text: str, first: int) -> Iterator[Field]:
+    """The fields of a chunk, split at its tag lines by one regular expression; the last one stays open
+    (it may go on in the next chunk)."""
+    parts = _FIELD_START.split(text)
+    # [text before the first tag, tag, rest of its line and its continuation lines, tag, ...]; every line
+    # ends with '\n'
+    irregular = _IRREGULAR_LINE.search(text) is not None
+    prefix = parts[0]
+    if prefix:
+        if state.current is not None:
+            closed = _continue(state, prefix[:-1].split("\n"))
+            if closed is not None:
+                yield closed
+        number = first + prefix.count("\n")
+    else:
+        number = first
+    for index in range(1, len(parts), 2):
+        if state.current is not None:
+            yield state.current
+        lines = parts[index + 1].split("\n")
+        lines.pop()
+        state.current = Field(parts[index], lines, number)
+        number += len(lines)
+        if irregular and len(lines) > 1 and _IRREGULAR_LINE.search(parts[index + 1], len(lines[0])):
+            state.current.lines = [lines[0]]
+            closed = _continue(state, lines[1:])
+            if closed is not None:
+                yield closed
+
+
+def _continue(state: _LineTokenizer, lines: list[str]) -> Field | None:
+    """Add continuation lines to the open field; blank lines are dropped and a line ``-`` closes the field
+    (what follows up to the next tag is skipped).
 
     Returns:
-        The statement field lists and the fields found before the first ``:20:``.
+        The field, when a ``-`` closed it.
     """
-    blocks: list[list[Field]] = []
-    leading: list[Field] = []
-    for fld in fields:
-        if fld.tag == "20":
-            blocks.append([fld])
-        elif blocks:
-            blocks[-1].append(fld)
-        else:
-            leading.append(fld)
-    return blocks, leading
+    current = state.current
+    if current is None:
+        return None
+    for line in lines:
+        stripped = line.strip()
+        if stripped == "-":
+            state.current = None
+            return current
+        if stripped:
+            current.lines.append(line)
+    return None
 
 
-def _set_once(block: Block, attr: str, fld: Field, what: str) -> None:
-    """Set a statement-level field, rejecting a second occurrence."""
-    existing = getattr(block, attr)
-    if existing is not None:
-        raise BankFileError(
-            f"statement at line {block.reference.line_no}: second {what} {fld.describe()}"
-            f" after {existing.describe()}; statements must be separated by :20:"
-        )
-    setattr(block, attr, fld)
-
-
-def assemble_block(fields: list[Field]) -> Block:
-    """Assign the fields of one ``:20:`` block to their roles.
-
-    A ``:86:`` belongs to the preceding ``:61:``; a ``:86:`` after a balance (the statement-level
-    information some banks append after ``:62F:``) or before any ``:61:`` is ignored.
-    """
-    block = Block(reference=fields[0])
-    attach_details = False
-    for fld in fields[1:]:
-        base = fld.tag[:2]
-        if fld.tag == "25":
-            _set_once(block, "account", fld, "account identification")
-        elif base == "28":
-            _set_once(block, "number", fld, "statement number")
-        elif fld.tag in OPENING_TAGS:
-            _set_once(block, "opening", fld, "opening balance")
-        elif fld.tag in CLOSING_TAGS:
-            _set_once(block, "closing", fld, "closing balance")
-        elif fld.tag == "61":
-            if block.closing is not None:
-                raise BankFileError(
-                    f"statement at line {block.reference.line_no}: statement line"
-                    f" {fld.describe()} after the closing balance {block.closing.describe()}"
-                )
-            block.entries.append(EntryFields(fld))
-            attach_details = True
+def _envelope_lines(text: str, first: int) -> tuple[list[str], list[int]]:
+    """The lines of a chunk with each SWIFT header block on a line of its own, ``{4:`` dropped and ``-}``
+    turned into the ``-`` that ends a message, and their line numbers."""
+    lines: list[str] = []
+    numbers: list[int] = []
+    for number, line in enumerate(text[:-1].split("\n"), start=first):
+        if not _ENVELOPE_LINE.search(line):
+            lines.append(line)
+            numbers.append(number)
             continue
-        elif fld.tag == "86":
-            if attach_details:
-                block.entries[-1].details.append(fld)
-            continue
-        elif base == "NS":
-            continue  # bank-specific free text; does not end the entry
-        elif base in _MT942_TAG_BASES:
-            block.mt942_tags.append(fld)
-        attach_details = False
-    return block
+        for part in _ENVELOPE_PARTS.split(line):
+            if part == "-}":
+                part = "-"
+            elif part == "{4:" or not part.strip():
+                continue
+            lines.append(part)
+            numbers.append(number)
+    return lines, numbers
+
+
+class _LineTokenizer:
+    """The tokenizer's state between chunks, and its line-by-line reading."""
+
+    def __init__(self) -> None:
+        self.current: Field | None = None
+        """The open field (lines may still be added)."""
+        self.colon_at: int | None = None
+        """The line number of a lone ``:`` waiting for its tag."""
+
+    def feed(self, lines: list[str], numbers: list[int]) -> Iterator[Field]:
+        """Read lines one by one."""
+        for line, number in zip(lines, numbers, strict=True):
+            if self.colon_at is not None:
+                if _TAG_START.match(line):
+                    line = ":" + line
+                    number = self.colon_at
+                elif self.current is not None:
+                    self.current.lines.append(":")
+                self.colon_at = None
+            if line[:1] == ":":
+                match = _TAG_LINE.match(line)
+                if match is not None and match.group(1)[:2] in _KNOWN_TAG_BASES:
+                    if self.current is not None:
+                        yield self.current
+                    self.current = Field(match.group(1), [match.group(2)], number)
+                    continue
+                if line == ":":
+                    self.colon_at = number
+                    continue
+            elif line[:1] == "{" and _ENVELOPE_BLOCK.match(line):
+                if self.current is not None:
+                    yield self.current
+                    self.current = None
+                message_type = _MESSAGE_TYPE.match(line)
+                if message_type is not None:
+                    yield Field(MESSAGE_TYPE, [message_type.group(1)], number)
+                continue
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if stripped == "-":
+                if self.current is not None:
+                    yield self.current
+                self.current = None
+            elif self.current is not None:
+                self.current.lines.append(line)
+
+    def finish(self) -> Iterator[Field]:
+        """The last field."""
+        if self.colon_at is not None and self.current is not None:
+            self.current.lines.append(":")
+        if self.current is not None:
+            yield self.current
+
+
+class FieldReader:
+    """Fields read one at a time, with push-back (to stop at the next statement, or to replay the fields
+    read ahead for a statement whose head lacks its currency)."""
+
+    def __init__(self, fields: Iterator[Field]) -> None:
+        self._fields = fields
+        self._back: deque[Field] = deque()
+
+    def next(self) -> Field | None:
+        """The next field, or ``None`` at the end of the file."""
+        if self._back:
+            return self._back.popleft()
+        return next(self._fields, None)
+
+    def push(self, *fields: Field) -> None:
+        """Put fields back, to be read again in the given order before any other."""
+        self._back.extendleft(reversed(fields))
+
+    def rest(self) -> Iterator[Field]:
+        """The fields from here on, for a loop that stops with :meth:`push` (faster than :meth:`next`;
+        abandoning it leaves the file where the loop stopped)."""
+        back = list(self._back)
+        self._back.clear()
+        return itertools.chain(back, self._fields)

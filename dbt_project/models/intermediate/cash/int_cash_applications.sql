@@ -1,0 +1,629 @@
+{#- Grain: one row per (receipt, customer item) the automatic cash application settles, for the receipts of
+    the window (int_cash_receipts), as known at the as-of date's cutoff; a receipt no rule settles has no row.
+
+    The ladder (DECISIONLOG "Cash application"), first rule that settles a receipt wins:
+    1. invoice references: the billing documents the remittance quotes (RF creditor references, structured and
+       unstructured text, with the usual typos: a digit missing, two swapped, spaces, prefixes), all of their
+       open items together, when the receipt settles them (exactly, short by bank charges, or within the FX
+       tolerance when converted);
+    2. document references: the order, delivery or contract numbers quoted: all of their items, else the one
+       item the receipt settles;
+    3. combined payment naming some of its invoices: the unique subset of the payer's open items that contains
+       the quoted ones and that the receipt settles;
+    4. partial payment or over-payment of the one item quoted;
+    5. payer and amount: the one open item of the payer's group (learned from confirmed matches: the payer's
+       account, else its name, mapped to the one customer group whose items it paid by reference and the ERP
+       cleared) that the receipt settles;
+    6. combined payment: the unique subset (at most combined_max_size of the combined_max_items open items
+       due first) of the payer group's items that the receipt settles.
+    A group company paying for its affiliates is the payer of its group (KNA1-KONZS). Every rule settles
+    only when its answer is unique; otherwise the receipt stays unapplied (fct_unapplied_cash). -#}
+{{ config(materialized='table') }}
+{%- set cfg = var('cash_application') %}
+{%- set conf = cfg.confidence %}
+
+with recursive
+
+receipts as (select * from {{ ref('int_cash_receipts') }}),
+
+items as (select * from {{ ref('int_cash_open_items') }}),
+
+tokens as (select * from {{ ref('int_cash_receipt_tokens') }}),
+
+document_keys as (select * from {{ ref('int_cash_document_keys') }}),
+
+fx as (
+    select
+        rate_date,
+        currency_code,
+        to_usd
+    from {{ ref('int_fx_rates_daily') }}
+),
+
+candidates as (
+    -- the items a receipt may settle: posted by its booking date, not cleared before it; an item a clearing
+    -- posted on the receipt's day (a residual, a deduction in dispute, a payment on account) is what a
+    -- payment of that day left open, not something the receipt pays
+    select
+        receipts.payment_id,
+        items.*
+    from receipts
+    inner join items
+        on
+            (
+                receipts.booking_date > items.posting_date
+                or (receipts.booking_date = items.posting_date and not items.is_posted_by_clearing)
+            )
+            and (items.clearing_date is null or receipts.booking_date <= items.clearing_date)
+),
+
+hits as (
+    select
+        tokens.payment_id,
+        tokens.token,
+        document_keys.customer_item_id,
+        case
+            when tokens.kind = 'rf' and document_keys.kind = 'invoice' then 1
+            when document_keys.kind = 'invoice' then 2
+            when document_keys.kind = 'invoice_fuzzy' then 3
+            else 4
+        end as strength
+    from tokens
+    inner join document_keys on tokens.token = document_keys.document_key
+),
+
+candidate_hits as (
+    select
+        hits.*,
+        candidates.invoice_id,
+        min(hits.strength) over (partition by hits.payment_id, hits.token) as token_strength
+    from hits
+    inner join candidates
+        on hits.payment_id = candidates.payment_id and hits.customer_item_id = candidates.customer_item_id
+),
+
+ambiguous_tokens as (
+    -- a mistyped number that could be several invoices names none of them
+    select
+        payment_id,
+        token
+    from candidate_hits
+    where strength = 3 and token_strength = 3
+    group by payment_id, token
+    having count(distinct invoice_id) > 1
+),
+
+quoted as (
+    select
+        candidate_hits.payment_id,
+        candidate_hits.customer_item_id,
+        min(candidate_hits.strength) as strength
+    from candidate_hits
+    left join ambiguous_tokens
+        on candidate_hits.payment_id = ambiguous_tokens.payment_id
+            and candidate_hits.token = ambiguous_tokens.token
+    where candidate_hits.strength = candidate_hits.token_strength and ambiguous_tokens.token is null
+    group by candidate_hits.payment_id, candidate_hits.customer_item_id
+),
+
+quoted_items as (
+    select
+        quoted.payment_id,
+        quoted.strength,
+        -- what the remittance names: the invoices when it quotes any, else the documents it quotes
+        quoted.strength <= 3 or min(quoted.strength) over (partition by quoted.payment_id) = 4 as is_named,
+        candidates.customer_item_id,
+        candidates.group_id,
+        candidates.currency_code,
+        candidates.amount,
+        candidates.is_credit
+    from quoted
+    inner join candidates
+        on quoted.payment_id = candidates.payment_id and quoted.customer_item_id = candidates.customer_item_id
+),
+
+-- a set of items a receipt may settle: (payment_id, set_rule, set_id, currency, items, total)
+reference_sets as (
+    select
+        payment_id,
+        case when max(strength) = 3 then 'invoice_reference_fuzzy'
+            when min(strength) = 1 then 'rf_reference'
+            else 'invoice_reference'
+        end as set_rule,
+        1 as priority,
+        'references' as set_id,
+        currency_code,
+        array_agg(customer_item_id order by customer_item_id) as item_ids,
+        sum(amount) as total,
+        count(*) filter (where not is_credit) as debit_items
+    from quoted_items
+    where strength <= 3
+    group by payment_id, currency_code
+),
+
+document_sets as (
+    select
+        payment_id,
+        'document_reference' as set_rule,
+        3 as priority,
+        'documents' as set_id,
+        currency_code,
+        array_agg(customer_item_id order by customer_item_id) as item_ids,
+        sum(amount) as total,
+        count(*) filter (where not is_credit) as debit_items
+    from quoted_items
+    where strength = 4
+        and payment_id not in (select reference_sets.payment_id from reference_sets)
+    group by payment_id, currency_code
+),
+
+document_singles as (
+    select
+        payment_id,
+        'document_reference' as set_rule,
+        4 as priority,
+        customer_item_id as set_id,
+        currency_code,
+        array[customer_item_id] as item_ids,
+        amount as total,
+        1 as debit_items
+    from quoted_items
+    where strength = 4 and not is_credit
+        and payment_id not in (select reference_sets.payment_id from reference_sets)
+),
+
+fitted_quotes as (
+    select
+        candidate_sets.*,
+        receipts.payer_account,
+        receipts.payer_name_key,
+        receipts.booking_date,
+        {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
+        {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
+        receipts.currency_code <> candidate_sets.currency_code as converted
+    from (
+        select * from reference_sets
+        union all
+        select * from document_sets
+        union all
+        select * from document_singles
+    ) as candidate_sets
+    inner join receipts on candidate_sets.payment_id = receipts.payment_id
+    left join fx as fx_receipt
+        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
+    left join
+        fx as fx_item
+        on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
+),
+
+quote_fits as (
+    select
+        fitted_quotes.*,
+        {{ settlement_fit('total', 'receipt_amount', 'tolerance', 'converted') }} as fit
+    from fitted_quotes
+),
+
+payer_evidence as (
+    -- receipts settled by their references whose items the ERP cleared: who pays for which group
+    select
+        quote_fits.payer_account,
+        quote_fits.payer_name_key,
+        candidates.group_id,
+        candidates.customer_id
+    from quote_fits
+    inner join candidates
+        on quote_fits.payment_id = candidates.payment_id
+            and candidates.customer_item_id = any(quote_fits.item_ids)
+    where quote_fits.priority = 1 and quote_fits.fit is not null and candidates.clearing_date is not null
+),
+
+payer_accounts as (
+    select
+        payer_account,
+        min(group_id) as group_id
+    from payer_evidence
+    where payer_account is not null
+    group by payer_account
+    having count(distinct group_id) = 1
+),
+
+payer_names as (
+    select
+        payer_name_key,
+        min(group_id) as group_id
+    from payer_evidence
+    where payer_name_key is not null
+    group by payer_name_key
+    having count(distinct group_id) = 1
+),
+
+payer_customers as (
+    -- the one customer an account pays for, when it pays for one only
+    select
+        payer_account,
+        min(customer_id) as customer_id
+    from payer_evidence
+    where payer_account is not null
+    group by payer_account
+    having count(distinct customer_id) = 1
+),
+
+receipt_groups as (
+    -- the payer's group: by its account when the account is known, else by its name; and the groups of the
+    -- items its remittance quotes
+    select distinct
+        receipts.payment_id,
+        coalesce(payer_accounts.group_id, payer_names.group_id) as group_id,
+        true as from_payer
+    from receipts
+    left join payer_accounts on receipts.payer_account = payer_accounts.payer_account
+    left join payer_names on receipts.payer_name_key = payer_names.payer_name_key
+    where coalesce(payer_accounts.group_id, payer_names.group_id) is not null
+    union
+    select distinct
+        payment_id,
+        group_id,
+        false as from_payer
+    from quoted_items
+),
+
+pool as (
+    -- the items a combined payment may be made of: the payer groups' open items, the quoted ones first, then
+    -- by due date; at most combined_max_items per receipt and currency
+    select ranked.*
+    from (
+        select
+            candidates.payment_id,
+            candidates.customer_item_id,
+            candidates.group_id,
+            candidates.customer_id,
+            candidates.currency_code,
+            candidates.amount,
+            candidates.is_credit,
+            coalesce(quoted_items.is_named, false) as is_quoted,
+            row_number() over (
+                partition by candidates.payment_id, candidates.currency_code
+                order by
+                    coalesce(quoted_items.is_named, false) desc,
+                    candidates.customer_id is not distinct from payer.customer_id desc,
+                    candidates.net_due_date,
+                    candidates.customer_item_id asc
+            ) as pool_rank
+        from candidates
+        inner join (
+            select distinct
+                payment_id,
+                group_id
+            from receipt_groups
+        ) as payer_groups
+            on candidates.payment_id = payer_groups.payment_id and candidates.group_id = payer_groups.group_id
+        left join quoted_items
+            on
+                candidates.payment_id = quoted_items.payment_id
+                and candidates.customer_item_id = quoted_items.customer_item_id
+        left join (
+            select
+                receipts.payment_id,
+                payer_customers.customer_id
+            from receipts
+            inner join payer_customers on receipts.payer_account = payer_customers.payer_account
+        ) as payer on candidates.payment_id = payer.payment_id
+    ) as ranked
+    where ranked.pool_rank <= {{ cfg.combined_max_items }}
+),
+
+payer_singles as (
+    select
+        pool.payment_id,
+        'payer_amount' as set_rule,
+        7 as priority,
+        pool.customer_item_id as set_id,
+        pool.currency_code,
+        array[pool.customer_item_id] as item_ids,
+        pool.amount as total,
+        1 as debit_items
+    from pool
+    inner join receipt_groups
+        on pool.payment_id = receipt_groups.payment_id and pool.group_id = receipt_groups.group_id
+            and receipt_groups.from_payer
+    where not pool.is_credit
+        and pool.payment_id not in (select quoted_items.payment_id from quoted_items)
+),
+
+fitted_singles as (
+    select
+        candidate_sets.*,
+        receipts.booking_date,
+        {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
+        {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
+        receipts.currency_code <> candidate_sets.currency_code as converted
+    from payer_singles as candidate_sets
+    inner join receipts on candidate_sets.payment_id = receipts.payment_id
+    left join fx as fx_receipt
+        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
+    left join
+        fx as fx_item
+        on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
+),
+
+single_fits as (
+    select
+        fitted_singles.*,
+        {{ settlement_fit('total', 'receipt_amount', 'tolerance', 'converted') }} as fit
+    from fitted_singles
+),
+
+needs_search as (
+    -- receipts no quote settles and no single item of the payer's settles alone: search combinations
+    select receipts.payment_id
+    from receipts
+    where
+        not exists (
+            select 1
+            from quote_fits
+            where quote_fits.payment_id = receipts.payment_id and quote_fits.fit is not null
+        )
+        and not exists (
+            select 1 from single_fits
+            where single_fits.payment_id = receipts.payment_id and single_fits.fit is not null
+        )
+),
+
+combinations (payment_id, currency_code, last_rank, item_ids, total, size, quoted_count, rank_sum) as (
+    select
+        payment_id,
+        currency_code,
+        pool_rank as last_rank,
+        array[customer_item_id] as item_ids,
+        amount as total,
+        1 as size,
+        case when is_quoted then 1 else 0 end as quoted_count,
+        pool_rank as rank_sum
+    from pool
+    where payment_id in (select needs_search.payment_id from needs_search)
+    union all
+    select
+        combinations.payment_id,
+        combinations.currency_code,
+        pool.pool_rank,
+        combinations.item_ids || pool.customer_item_id,
+        combinations.total + pool.amount,
+        combinations.size + 1,
+        combinations.quoted_count + case when pool.is_quoted then 1 else 0 end,
+        combinations.rank_sum + pool.pool_rank
+    from combinations
+    inner join pool
+        on
+            combinations.payment_id = pool.payment_id
+            and combinations.currency_code = pool.currency_code
+            and combinations.last_rank < pool.pool_rank
+    where combinations.size < {{ cfg.combined_max_size }}
+),
+
+quoted_counts as (
+    select
+        payment_id,
+        count(*) as quoted_count
+    from quoted_items
+    where is_named
+    group by payment_id
+),
+
+combined_sets as (
+    select
+        combinations.payment_id,
+        case
+            when combinations.quoted_count = combinations.size then 'invoice_reference'
+            else 'combined_payment'
+        end as set_rule,
+        case
+            when combinations.quoted_count = combinations.size then 2
+            when coalesce(quoted_counts.quoted_count, 0) > 0 then 5
+            else 8
+        end as priority,
+        array_to_string(combinations.item_ids, ',') as set_id,
+        combinations.currency_code,
+        combinations.item_ids,
+        combinations.total,
+        combinations.size as debit_items,
+        combinations.rank_sum
+    from combinations
+    left join quoted_counts on combinations.payment_id = quoted_counts.payment_id
+    where
+        -- some of the quoted items (an instalment of an invoice quoted, ...): the ones the receipt settles
+        (combinations.quoted_count = combinations.size and combinations.size < quoted_counts.quoted_count)
+        -- a combined payment naming invoices contains all of them
+        or (combinations.size >= 2 and combinations.quoted_count = coalesce(quoted_counts.quoted_count, 0))
+),
+
+fitted_searches as (
+    select
+        candidate_sets.*,
+        receipts.booking_date,
+        {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
+        {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
+        receipts.currency_code <> candidate_sets.currency_code as converted
+    from combined_sets as candidate_sets
+    inner join receipts on candidate_sets.payment_id = receipts.payment_id
+    left join fx as fx_receipt
+        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
+    left join
+        fx as fx_item
+        on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
+),
+
+search_fits as (
+    select
+        fitted_searches.*,
+        {{ settlement_fit('total', 'receipt_amount', 'tolerance', 'converted') }} as fit
+    from fitted_searches
+),
+
+partials as (
+    -- the one item quoted, paid in part or over-paid
+    select
+        payment_id,
+        case when receipt_amount < total then 'partial_payment' else 'overpayment' end as set_rule,
+        6 as priority,
+        set_id,
+        currency_code,
+        item_ids,
+        total,
+        debit_items,
+        receipt_amount,
+        tolerance,
+        converted,
+        case when receipt_amount < total then 'partial' else 'overpayment' end as fit
+    from quote_fits
+    where priority = 1
+        and fit is null
+        and debit_items = 1
+        and cardinality(item_ids) = 1
+        and receipt_amount > 0
+),
+
+settling as (
+    select
+        payment_id,
+        set_rule,
+        priority,
+        set_id,
+        currency_code,
+        item_ids,
+        total,
+        receipt_amount,
+        fit,
+        0 as rank_sum
+    from quote_fits
+    where fit is not null
+    union all
+    select
+        payment_id,
+        set_rule,
+        priority,
+        set_id,
+        currency_code,
+        item_ids,
+        total,
+        receipt_amount,
+        fit,
+        rank_sum
+    from search_fits
+    where fit is not null
+    union all
+    select
+        payment_id,
+        set_rule,
+        priority,
+        set_id,
+        currency_code,
+        item_ids,
+        total,
+        receipt_amount,
+        fit,
+        0 as rank_sum
+    from single_fits
+    where fit is not null
+    union all
+    select
+        payment_id,
+        set_rule,
+        priority,
+        set_id,
+        currency_code,
+        item_ids,
+        total,
+        receipt_amount,
+        fit,
+        0 as rank_sum
+    from partials
+),
+
+unique_per_priority as (
+    -- a rule settles a receipt only with one answer; of the quoted items the receipt settles in several ways
+    -- (two instalments of an invoice of equal amount), the ones due first
+    select
+        ranked.*,
+        ranked.answers = 1 or (ranked.priority = 2 and ranked.choice = 1) as is_decisive
+    from (
+        select
+            settling.*,
+            count(*) over (partition by settling.payment_id, settling.priority) as answers,
+            row_number()
+                over (
+                    partition by settling.payment_id, settling.priority
+                    order by settling.rank_sum, settling.set_id
+                )
+                as choice
+        from settling
+    ) as ranked
+),
+
+chosen as (
+    select * from unique_per_priority
+    where is_decisive and priority = (
+            select min(inner_sets.priority) from unique_per_priority as inner_sets
+            where inner_sets.payment_id = unique_per_priority.payment_id and inner_sets.is_decisive
+        )
+),
+
+applied as (
+    select
+        chosen.payment_id,
+        chosen.set_rule as applied_rule,
+        chosen.fit,
+        chosen.total,
+        chosen.receipt_amount,
+        candidates.customer_item_id,
+        candidates.customer_id,
+        candidates.group_id,
+        candidates.invoice_id,
+        candidates.currency_code,
+        candidates.amount as open_amount,
+        case
+            when chosen.fit = 'partial' then chosen.receipt_amount
+            else candidates.amount
+        end as applied_amount
+    from chosen
+    inner join candidates
+        on chosen.payment_id = candidates.payment_id and candidates.customer_item_id = any(chosen.item_ids)
+),
+
+final as (
+    select
+        applied.payment_id,
+        applied.customer_item_id,
+        applied.invoice_id,
+        applied.customer_id,
+        receipts.booking_date,
+        applied.applied_amount,
+        applied.currency_code,
+        applied.open_amount - applied.applied_amount as residual_amount,
+        case
+            when
+                applied.applied_rule in ('payer_amount', 'combined_payment')
+                and (
+                    min(applied.customer_id) over (partition by applied.payment_id)
+                    <> max(applied.customer_id) over (partition by applied.payment_id)
+                    or payer_customers.customer_id <> applied.customer_id
+                )
+                then 'group_payer'
+            else applied.applied_rule
+        end as match_rule,
+        applied.fit as settlement,
+        applied.total - applied.receipt_amount as difference_amount,
+        receipts.returned_on,
+        receipts.return_payment_id
+    from applied
+    inner join receipts on applied.payment_id = receipts.payment_id
+    left join payer_customers on receipts.payer_account = payer_customers.payer_account
+)
+
+select
+    final.*,
+    case final.match_rule
+        {%- for rule, value in conf.items() %}
+            when '{{ rule }}' then {{ value }}
+        {%- endfor %}
+    end as confidence
+from final
