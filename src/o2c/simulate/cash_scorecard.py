@@ -8,10 +8,12 @@ the warehouse by its bank reference and position in its entry (``fct_payments.ba
 
 - **paid invoices applied**: of the billing documents the ground truth says these receipts paid (in full, in
   part or less a deduction), the share that ``fct_cash_applications`` applies one of these receipts to,
-  with the item the ground truth names;
+  with the item the ground truth names, by an automatic rule (not ``erp_clearing``, which follows the ERP's
+  clearing by hand);
 - **wrong applications**: the share of ``fct_cash_applications`` rows of these receipts whose (receipt,
   item) the ground truth does not have;
-- **cash applied**: the share of the receipts' amount (in USD) on receipts with at least one application.
+- **cash applied**: the share of the receipts' amount (in USD) on receipts with at least one automatic
+  application.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from psycopg import sql
 
 PAID = frozenset({"paid", "partial", "claim_deduction", "credit_deducted", "on_account_used"})
 """Ground-truth reasons of an application a receipt makes to an item it pays."""
+BY_HAND = frozenset({"erp_clearing"})
+"""Rules that follow the ERP's clearing by hand: not automatic applications (but they can be wrong)."""
 NOT_RECEIPTS = frozenset({"return", "refund"})
 """Ground-truth kinds of bank transactions that are not customer receipts."""
 
@@ -87,7 +91,7 @@ def score_cash_application(
     rows = conn.execute(
         sql.SQL(
             """
-            select p.bank_reference, p.tx_seq::text, p.amount_usd, a.customer_item_id
+            select p.bank_reference, p.tx_seq::text, p.amount_usd, a.customer_item_id, a.match_rule
             from {schema}.fct_payments as p
             left join {schema}.fct_cash_applications as a on a.payment_id = p.payment_id
             where p.is_customer_receipt and p.booking_date between %s and %s
@@ -96,20 +100,23 @@ def score_cash_application(
         (first, as_of),
     ).fetchall()
     applied: dict[tuple[str, str], set[str]] = {}
+    automatic: dict[tuple[str, str], set[str]] = {}
     amounts: dict[tuple[str, str], Decimal] = {}
-    for reference, tx_seq, amount_usd, item in rows:
+    for reference, tx_seq, amount_usd, item, rule in rows:
         key = (reference, tx_seq)
         if key not in receipts:
             continue
         amounts[key] = Decimal(amount_usd or 0)
         if item is not None:
             applied.setdefault(key, set()).add(item)
+            if rule not in BY_HAND:
+                automatic.setdefault(key, set()).add(item)
     paid = {(key, invoice) for key, pairs in pays.items() for _, invoice in pairs if invoice}
     hit = {
         (key, invoice)
         for key, pairs in pays.items()
         for item, invoice in pairs
-        if invoice and item in applied.get(key, set())
+        if invoice and item in automatic.get(key, set())
     }
     wrong = sorted(
         f"{key[0]}/{key[1]} -> {item}"
@@ -124,7 +131,7 @@ def score_cash_application(
         applications=sum(len(items) for items in applied.values()),
         wrong_applications=len(wrong),
         amount_usd=sum(amounts.values(), Decimal(0)),
-        amount_applied_usd=sum((amounts[key] for key in applied), Decimal(0)),
+        amount_applied_usd=sum((amounts[key] for key in automatic), Decimal(0)),
         wrong=wrong,
         missed=sorted(f"{key[0]}/{key[1]} -> {invoice}" for key, invoice in paid - hit),
     )

@@ -28,24 +28,24 @@ with
 
 proposed as (select * from {{ ref('int_cash_applications') }}),
 
-proposed_sets as (
-    select
-        payment_id,
-        string_agg(
-            concat_ws(
-                ':',
-                customer_item_id,
-                cast(trim_scale(applied_amount) as text),
-                match_rule,
-                cast(returned_on as text)
-            ),
-            ';' order by customer_item_id
-        ) as fingerprint
-    from proposed
-    group by payment_id
-),
-
 {% if is_incremental() %}
+
+    proposed_sets as (
+        select
+            payment_id,
+            string_agg(
+                concat_ws(
+                    ':',
+                    customer_item_id,
+                    cast(trim_scale(applied_amount) as text),
+                    match_rule,
+                    cast(returned_on as text)
+                ),
+                ';' order by customer_item_id
+            ) as fingerprint
+        from proposed
+        group by payment_id
+    ),
 
     last_run as (
         select coalesce(max(greatest(decided_on, superseded_on)), date '0001-01-01') as last_date
@@ -142,17 +142,16 @@ proposed_sets as (
 
 {% else %}
 
-final as (
-    select
-        {% for column in columns %}{{ column }},
-        {% endfor -%}
-        1 as revision,
-        {{ as_of_date() }} as decided_on,
-        cast(null as date) as superseded_on,
-        cast(null as date) as previous_decided_on,
-        cast(null as text) as previous_match_rules
-    from proposed
-)
+    final as (
+        select
+            {{ columns | join(',\n            ') }},
+            1 as revision,
+            {{ as_of_date() }} as decided_on,
+            cast(null as date) as superseded_on,
+            cast(null as date) as previous_decided_on,
+            cast(null as text) as previous_match_rules
+        from proposed
+    )
 
 {% endif %}
 

@@ -15,7 +15,10 @@
        account, else its name, mapped to the one customer group whose items it paid by reference and the ERP
        cleared) that the receipt settles;
     6. combined payment: the unique subset (at most combined_max_size of the combined_max_items open items
-       due first) of the payer group's items that the receipt settles.
+       due first) of the payer group's items that the receipt settles;
+    7. the ERP's own clearing: a receipt no rule settled, and the one clearing document (dated within
+       erp_clearing_days of the booking) whose items it settles: the AR clerk matched it by hand. Not an
+       automatic match (the scorecard does not count it as one), but the receipt is no longer unapplied cash.
     A group company paying for its affiliates is the payer of its group (KNA1-KONZS). Every rule settles
     only when its answer is unique; otherwise the receipt stays unapplied (fct_unapplied_cash). -#}
 {{ config(materialized='table') }}
@@ -482,6 +485,76 @@ partials as (
         and receipt_amount > 0
 ),
 
+settled as (
+    -- receipts a rule of the ladder settles
+    select quote_fits.payment_id from quote_fits
+    where quote_fits.fit is not null
+    union all
+    select single_fits.payment_id from single_fits
+    where single_fits.fit is not null
+    union all
+    select search_fits.payment_id from search_fits
+    where search_fits.fit is not null
+    union all
+    select partials.payment_id from partials
+),
+
+clearing_documents as (
+    -- what each ERP clearing document of the window cleared: its debit and credit items, one currency
+    select
+        clearing_document_id,
+        currency_code,
+        min(clearing_date) as clearing_date,
+        array_agg(customer_item_id order by customer_item_id) as item_ids,
+        sum(amount) as total
+    from items
+    where clearing_document_id is not null
+    group by clearing_document_id, currency_code
+),
+
+erp_clearings as (
+    -- the ERP's own clearing of a receipt no rule settled: a clearing document dated from the booking date to
+    -- erp_clearing_days after it, in the receipt's currency, that the receipt settles; used only when it is
+    -- the one such document for the receipt and the receipt the one such receipt for the document
+    select
+        erp_matches.*,
+        count(*) over (partition by erp_matches.payment_id) as document_count,
+        count(*) over (partition by erp_matches.set_id) as receipt_count
+    from (  -- noqa: ST05
+        select
+            receipts.payment_id,
+            'erp_clearing' as set_rule,
+            9 as priority,
+            clearing_documents.clearing_document_id as set_id,
+            clearing_documents.currency_code,
+            clearing_documents.item_ids,
+            clearing_documents.total,
+            receipts.amount as receipt_amount,
+            {{ settlement_fit(
+                'clearing_documents.total',
+                'receipts.amount',
+                charge_tolerance('clearing_documents.currency_code'),
+                'false',
+            ) }} as fit
+        from receipts
+        inner join clearing_documents
+            on
+                receipts.currency_code = clearing_documents.currency_code
+                and receipts.booking_date <= clearing_documents.clearing_date
+                and receipts.booking_date + {{ cfg.erp_clearing_days }} >= clearing_documents.clearing_date
+        left join fx as fx_receipt
+            on
+                receipts.currency_code = fx_receipt.currency_code
+                and receipts.booking_date = fx_receipt.rate_date
+        left join fx as fx_item
+            on
+                receipts.booking_date = fx_item.rate_date
+                and clearing_documents.currency_code = fx_item.currency_code
+        where receipts.payment_id not in (select settled.payment_id from settled)
+    ) as erp_matches
+    where erp_matches.fit is not null
+),
+
 settling as (
     select
         payment_id,
@@ -537,6 +610,20 @@ settling as (
         fit,
         0 as rank_sum
     from partials
+    union all
+    select
+        payment_id,
+        set_rule,
+        priority,
+        set_id,
+        currency_code,
+        item_ids,
+        total,
+        receipt_amount,
+        fit,
+        0 as rank_sum
+    from erp_clearings
+    where document_count = 1 and receipt_count = 1
 ),
 
 unique_per_priority as (

@@ -92,6 +92,7 @@ final as (
                 'combined_payment'
                 then format('%s is one of the payer''s open items the payment adds up to', document_label)
             when 'group_payer' then format('%s paid by a company of the customer''s group', document_label)
+            when 'erp_clearing' then format('%s cleared by hand in the ERP with this receipt', document_label)
         end || settlement_en as reason_en,
         case
             when revision > 1 and previous_match_rules is not null
@@ -115,6 +116,7 @@ final as (
             when 'payer_amount' then format('付款人唯一金额相符的未清项：%s', document_label)
             when 'combined_payment' then format('%s 属付款人的未清项，合计与付款金额相符', document_label)
             when 'group_payer' then format('%s 由客户所属集团公司代付', document_label)
+            when 'erp_clearing' then format('%s 已在 ERP 中以此笔收款手工清账', document_label)
         end || settlement_zh as reason_zh
     from texts
 )
