@@ -151,8 +151,16 @@ def test_a_backfill_shows_no_later_bank_entries_and_leaves_new_files_to_the_inta
     assert late.exists(), "a backfill does not consume a file that arrived after its night"
     with psycopg.connect(warehouse_url(settings), autocommit=True) as conn:
         latest_booked = conn.execute("select max(booking_date) from raw_bank.entries").fetchone()[0]
+        # each payment once: the final statements' (an entry by its bank reference), and an intraday report's
+        # or notification's only on days no final statement of its account covers yet
         booked_by_history = conn.execute(
-            "select count(*) from raw_bank.entries where booking_date <= %s", (history,)
+            "select count(*) from (select distinct e.account_id,"
+            " coalesce(e.bank_reference, e.statement_key || ':' || e.entry_seq), e.tx_seq"
+            " from raw_bank.entries as e where e.booking_date <= %s and (e.report_kind = 'statement'"
+            " or e.booking_date > coalesce((select max(s.closing_date) from raw_bank.statements as s"
+            " where s.account_id = e.account_id and s.report_kind = 'statement' and s.closing_date <= %s),"
+            " date '0001-01-01'))) as payments",
+            (history, history),
         ).fetchone()[0]
         shown = conn.execute("select max(booking_date), count(*) from marts.fct_payments").fetchone()
     assert latest_booked > history, "entries booked after the backfilled night are landed..."

@@ -49,6 +49,8 @@ MARTS = (
     "dim_plants",
     "dim_products",
     "dim_sales_reps",
+    "fct_bank_statement_breaks",
+    "fct_cash_applications",
     "fct_contracts",
     "fct_dso_monthly",
     "fct_invoices",
@@ -56,6 +58,7 @@ MARTS = (
     "fct_orders",
     "fct_payments",
     "fct_shipments",
+    "fct_unapplied_cash",
     *INCREMENTAL,
 )
 
