@@ -1,3 +1,16 @@
+{#- Whether a customer item is a candidate for a receipt (int_cash_applications): posted by its booking date,
+    not cleared before it; an item a clearing posted on the receipt's day (a residual, a deduction in dispute,
+    a payment on account) is what a payment of that day left open, not something the receipt pays. A filter
+    for items reached by a key (a quoted number, the payer's group, a set's items): never a join of every
+    receipt with every item. -#}
+{% macro cash_candidate(item='items', receipt='receipts') -%}
+    (
+        {{ receipt }}.booking_date > {{ item }}.posting_date
+        or ({{ receipt }}.booking_date = {{ item }}.posting_date and not {{ item }}.is_posted_by_clearing)
+    )
+    and ({{ item }}.clearing_date is null or {{ receipt }}.booking_date <= {{ item }}.clearing_date)
+{%- endmacro %}
+
 {#- The receipt's amount in an item's currency: as booked when the currencies agree, the instructed amount when
     the payer instructed in the item's currency (the bank converted it), else converted at the booking date's
     type-M rates (int_fx_rates_daily, joined as fx_receipt and fx_item). -#}

@@ -43,26 +43,11 @@ fx as (
     from {{ ref('int_fx_rates_daily') }}
 ),
 
-candidates as (
-    -- the items a receipt may settle: posted by its booking date, not cleared before it; an item a clearing
-    -- posted on the receipt's day (a residual, a deduction in dispute, a payment on account) is what a
-    -- payment of that day left open, not something the receipt pays
-    select
-        receipts.payment_id,
-        items.*
-    from receipts
-    inner join items
-        on
-            (
-                receipts.booking_date > items.posting_date
-                or (receipts.booking_date = items.posting_date and not items.is_posted_by_clearing)
-            )
-            and (items.clearing_date is null or receipts.booking_date <= items.clearing_date)
-),
-
-hits as (
+hits as materialized (
+    -- with the receipt's booking date (materialized: the item join below is by key only)
     select
         tokens.payment_id,
+        receipts.booking_date,
         tokens.token,
         document_keys.customer_item_id,
         case
@@ -72,17 +57,18 @@ hits as (
             else 4
         end as strength
     from tokens
+    inner join receipts on tokens.payment_id = receipts.payment_id
     inner join document_keys on tokens.token = document_keys.document_key
 ),
 
 candidate_hits as (
     select
         hits.*,
-        candidates.invoice_id,
+        items.invoice_id,
         min(hits.strength) over (partition by hits.payment_id, hits.token) as token_strength
     from hits
-    inner join candidates
-        on hits.payment_id = candidates.payment_id and hits.customer_item_id = candidates.customer_item_id
+    inner join items on hits.customer_item_id = items.customer_item_id
+    where {{ cash_candidate('items', 'hits') }}
 ),
 
 ambiguous_tokens as (
@@ -115,14 +101,14 @@ quoted_items as (
         quoted.strength,
         -- what the remittance names: the invoices when it quotes any, else the documents it quotes
         quoted.strength <= 3 or min(quoted.strength) over (partition by quoted.payment_id) = 4 as is_named,
-        candidates.customer_item_id,
-        candidates.group_id,
-        candidates.currency_code,
-        candidates.amount,
-        candidates.is_credit
+        items.customer_item_id,
+        items.group_id,
+        items.currency_code,
+        items.amount,
+        items.is_credit
     from quoted
-    inner join candidates
-        on quoted.payment_id = candidates.payment_id and quoted.customer_item_id = candidates.customer_item_id
+    -- quoted comes from candidate_hits: the item is a candidate of the receipt
+    inner join items on quoted.customer_item_id = items.customer_item_id
 ),
 
 -- a set of items a receipt may settle: (payment_id, set_rule, set_id, currency, items, total)
@@ -155,8 +141,12 @@ document_sets as (
         sum(amount) as total,
         count(*) filter (where not is_credit) as debit_items
     from quoted_items
-    where strength = 4
-        and payment_id not in (select reference_sets.payment_id from reference_sets)
+    where
+        strength = 4
+        and not exists (
+            select 1 from reference_sets
+            where reference_sets.payment_id = quoted_items.payment_id
+        )
     group by payment_id, currency_code
 ),
 
@@ -171,8 +161,13 @@ document_singles as (
         amount as total,
         1 as debit_items
     from quoted_items
-    where strength = 4 and not is_credit
-        and payment_id not in (select reference_sets.payment_id from reference_sets)
+    where
+        strength = 4
+        and not is_credit
+        and not exists (
+            select 1 from reference_sets
+            where reference_sets.payment_id = quoted_items.payment_id
+        )
 ),
 
 fitted_quotes as (
@@ -211,13 +206,13 @@ payer_evidence as (
     select
         quote_fits.payer_account,
         quote_fits.payer_name_key,
-        candidates.group_id,
-        candidates.customer_id
+        items.group_id,
+        items.customer_id
     from quote_fits
-    inner join candidates
-        on quote_fits.payment_id = candidates.payment_id
-            and candidates.customer_item_id = any(quote_fits.item_ids)
-    where quote_fits.priority = 1 and quote_fits.fit is not null and candidates.clearing_date is not null
+    -- the sets of quote_fits are made of the receipt's candidates
+    cross join lateral unnest(quote_fits.item_ids) as set_items (customer_item_id)
+    inner join items on set_items.customer_item_id = items.customer_item_id
+    where quote_fits.priority = 1 and quote_fits.fit is not null and items.clearing_date is not null
 ),
 
 payer_accounts as (
@@ -270,6 +265,33 @@ receipt_groups as (
     from quoted_items
 ),
 
+payer_groups as materialized (
+    -- each receipt's groups (the payer's, the quoted items'), with its booking date, for the receipts no
+    -- quote settles: the others use no pool (no payer_singles: they quote; no search: needs_search);
+    -- materialized: the item join below is by key only
+    select distinct
+        receipt_groups.payment_id,
+        receipt_groups.group_id,
+        receipts.booking_date
+    from receipt_groups
+    inner join receipts on receipt_groups.payment_id = receipts.payment_id
+    where
+        not exists (
+            select 1
+            from quote_fits
+            where quote_fits.payment_id = receipt_groups.payment_id and quote_fits.fit is not null
+        )
+),
+
+group_candidates as (
+    select
+        payer_groups.payment_id,
+        items.*
+    from payer_groups
+    inner join items on payer_groups.group_id = items.group_id
+    where {{ cash_candidate('items', 'payer_groups') }}
+),
+
 pool as (
     -- the items a combined payment may be made of: the payer groups' open items, the quoted ones first, then
     -- by due date; at most combined_max_items per receipt and currency
@@ -292,14 +314,7 @@ pool as (
                     candidates.net_due_date,
                     candidates.customer_item_id asc
             ) as pool_rank
-        from candidates
-        inner join (
-            select distinct
-                payment_id,
-                group_id
-            from receipt_groups
-        ) as payer_groups
-            on candidates.payment_id = payer_groups.payment_id and candidates.group_id = payer_groups.group_id
+        from group_candidates as candidates
         left join quoted_items
             on
                 candidates.payment_id = quoted_items.payment_id
@@ -329,8 +344,12 @@ payer_singles as (
     inner join receipt_groups
         on pool.payment_id = receipt_groups.payment_id and pool.group_id = receipt_groups.group_id
             and receipt_groups.from_payer
-    where not pool.is_credit
-        and pool.payment_id not in (select quoted_items.payment_id from quoted_items)
+    where
+        not pool.is_credit
+        and not exists (
+            select 1 from quoted_items
+            where quoted_items.payment_id = pool.payment_id
+        )
 ),
 
 fitted_singles as (
@@ -361,14 +380,54 @@ needs_search as (
     select receipts.payment_id
     from receipts
     where
-        not exists (
-            select 1
-            from quote_fits
-            where quote_fits.payment_id = receipts.payment_id and quote_fits.fit is not null
+        -- grouped: a hash of the receipts it names is planned on a count the planner can estimate
+        receipts.payment_id not in (
+            select quote_fits.payment_id from quote_fits
+            where quote_fits.fit is not null
+            group by quote_fits.payment_id
         )
-        and not exists (
-            select 1 from single_fits
-            where single_fits.payment_id = receipts.payment_id and single_fits.fit is not null
+        and receipts.payment_id not in (
+            select single_fits.payment_id from single_fits
+            where single_fits.fit is not null
+            group by single_fits.payment_id
+        )
+),
+
+search_pool as (
+    -- the pool of the receipts to search, with the most a set of its items may total and still settle the
+    -- receipt (settlement_fit: the amount plus the charge tolerance, or within the FX tolerance when
+    -- converted) and the credits ranked after each item (what a larger set may still take off): a set whose
+    -- total, less those credits, is above that bound settles the receipt neither alone nor with more items
+    select
+        pool.*,
+        greatest(
+            {{ receipt_amount_in('pool.currency_code') }} + {{ charge_tolerance('pool.currency_code') }},
+            case
+                when receipts.currency_code <> pool.currency_code
+                    then
+                        {{ receipt_amount_in('pool.currency_code') }}
+                        / (1 - {{ cfg.fx_tolerance_pct }} / 100.0)
+            end
+        ) + 0.01 as upper_bound,
+        coalesce(
+            sum(least(pool.amount, 0)) over (
+                partition by pool.payment_id, pool.currency_code
+                order by pool.pool_rank desc
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as credits_after
+    from pool
+    inner join receipts on pool.payment_id = receipts.payment_id
+    left join fx as fx_receipt
+        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
+    left join
+        fx as fx_item
+        on pool.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
+    where
+        exists (
+            select 1 from needs_search
+            where needs_search.payment_id = pool.payment_id
         )
 ),
 
@@ -382,8 +441,8 @@ combinations (payment_id, currency_code, last_rank, item_ids, total, size, quote
         1 as size,
         case when is_quoted then 1 else 0 end as quoted_count,
         pool_rank as rank_sum
-    from pool
-    where payment_id in (select needs_search.payment_id from needs_search)
+    from search_pool
+    where amount + credits_after <= upper_bound
     union all
     select
         combinations.payment_id,
@@ -395,12 +454,14 @@ combinations (payment_id, currency_code, last_rank, item_ids, total, size, quote
         combinations.quoted_count + case when pool.is_quoted then 1 else 0 end,
         combinations.rank_sum + pool.pool_rank
     from combinations
-    inner join pool
+    inner join search_pool as pool
         on
             combinations.payment_id = pool.payment_id
             and combinations.currency_code = pool.currency_code
             and combinations.last_rank < pool.pool_rank
-    where combinations.size < {{ cfg.combined_max_size }}
+    where
+        combinations.size < {{ cfg.combined_max_size }}
+        and combinations.total + pool.amount + pool.credits_after <= pool.upper_bound
 ),
 
 quoted_counts as (
@@ -512,6 +573,19 @@ clearing_documents as (
     group by clearing_document_id, currency_code
 ),
 
+unsettled_receipts as materialized (
+    -- receipts no rule of the ladder settles (materialized: the join below is planned on this, not on the
+    -- estimates of the ladder's sets, which the recursive search inflates)
+    select receipts.*
+    from receipts
+    -- grouped: a hash of the receipts it names is planned on a count the planner can estimate
+    where
+        receipts.payment_id not in (
+            select settled.payment_id from settled
+            group by settled.payment_id
+        )
+),
+
 erp_clearings as (
     -- the ERP's own clearing of a receipt no rule settled: a clearing document dated from the booking date to
     -- erp_clearing_days after it, in the receipt's currency, that the receipt settles; used only when it is
@@ -536,12 +610,14 @@ erp_clearings as (
                 charge_tolerance('clearing_documents.currency_code'),
                 'false',
             ) }} as fit
-        from receipts
+        from unsettled_receipts as receipts
+        cross join generate_series(0, {{ cfg.erp_clearing_days }}) as days_after (n)
         inner join clearing_documents
             on
                 receipts.currency_code = clearing_documents.currency_code
-                and receipts.booking_date <= clearing_documents.clearing_date
-                and receipts.booking_date + {{ cfg.erp_clearing_days }} >= clearing_documents.clearing_date
+                and clearing_documents.clearing_date = receipts.booking_date + days_after.n
+                -- what settlement_fit needs unconverted (exact, or short by charges): checked in the join
+                and receipts.amount <= clearing_documents.total
         left join fx as fx_receipt
             on
                 receipts.currency_code = fx_receipt.currency_code
@@ -550,7 +626,6 @@ erp_clearings as (
             on
                 receipts.booking_date = fx_item.rate_date
                 and clearing_documents.currency_code = fx_item.currency_code
-        where receipts.payment_id not in (select settled.payment_id from settled)
     ) as erp_matches
     where erp_matches.fit is not null
 ),
@@ -647,20 +722,37 @@ unique_per_priority as (
 ),
 
 chosen as (
-    select * from unique_per_priority
-    where is_decisive and priority = (
-            select min(inner_sets.priority) from unique_per_priority as inner_sets
-            where inner_sets.payment_id = unique_per_priority.payment_id and inner_sets.is_decisive
-        )
+    select decisive.*
+    from (
+        select
+            unique_per_priority.*,
+            min(unique_per_priority.priority) filter (where unique_per_priority.is_decisive)
+                over (partition by unique_per_priority.payment_id)
+                as first_priority
+        from unique_per_priority
+    ) as decisive
+    where decisive.is_decisive and decisive.priority = decisive.first_priority
+),
+
+chosen_items as materialized (
+    -- the chosen sets' items, with the receipt's booking date (materialized: the item join below is by key
+    -- only)
+    select
+        chosen.*,
+        receipts.booking_date,
+        set_items.customer_item_id
+    from chosen
+    inner join receipts on chosen.payment_id = receipts.payment_id
+    cross join lateral unnest(chosen.item_ids) as set_items (customer_item_id)
 ),
 
 applied as (
     select
-        chosen.payment_id,
-        chosen.set_rule as applied_rule,
-        chosen.fit,
-        chosen.total,
-        chosen.receipt_amount,
+        chosen_items.payment_id,
+        chosen_items.set_rule as applied_rule,
+        chosen_items.fit,
+        chosen_items.total,
+        chosen_items.receipt_amount,
         candidates.customer_item_id,
         candidates.customer_id,
         candidates.group_id,
@@ -668,12 +760,12 @@ applied as (
         candidates.currency_code,
         candidates.amount as open_amount,
         case
-            when chosen.fit = 'partial' then chosen.receipt_amount
+            when chosen_items.fit = 'partial' then chosen_items.receipt_amount
             else candidates.amount
         end as applied_amount
-    from chosen
-    inner join candidates
-        on chosen.payment_id = candidates.payment_id and candidates.customer_item_id = any(chosen.item_ids)
+    from chosen_items
+    inner join items as candidates on chosen_items.customer_item_id = candidates.customer_item_id
+    where {{ cash_candidate('candidates', 'chosen_items') }}
 ),
 
 final as (

@@ -30,6 +30,23 @@ returns as (
     where direction = 'DBIT' and (is_reversal or return_reason is not null) and end_to_end_id is not null
 ),
 
+returned as (
+    -- the first return of each receipt sent back
+    select distinct on (receipts.payment_id)
+        receipts.payment_id as receipt_id,
+        returns.booking_date,
+        returns.payment_id,
+        returns.return_reason
+    from receipts
+    inner join returns
+        on
+            receipts.account_id = returns.account_id
+            and receipts.end_to_end_id = returns.end_to_end_id
+            and receipts.amount = returns.amount
+            and receipts.booking_date <= returns.booking_date
+    order by receipts.payment_id asc, returns.booking_date asc, returns.payment_id asc
+),
+
 final as (
     select
         receipts.payment_id,
@@ -60,20 +77,7 @@ final as (
         returned.payment_id as return_payment_id,
         returned.return_reason
     from receipts
-    left join lateral (
-        select
-            returns.booking_date,
-            returns.payment_id,
-            returns.return_reason
-        from returns
-        where
-            returns.account_id = receipts.account_id
-            and returns.end_to_end_id = receipts.end_to_end_id
-            and returns.amount = receipts.amount
-            and returns.booking_date >= receipts.booking_date
-        order by returns.booking_date, returns.payment_id
-        limit 1
-    ) as returned on true
+    left join returned on receipts.payment_id = returned.receipt_id
 )
 
 select * from final
