@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def embedded_warehouse(home: Path, ddl: str = "") -> Iterator[str]:
+    """A warehouse of its own under ``home`` (on a free port) with the ops schema and ``ddl`` run; its URL.
+    Stopped on exit."""
+    import psycopg
+
+    from o2c.warehouse.bootstrap import ensure_schema
+    from o2c.warehouse.embedded import EmbeddedWarehouse
+
+    server = EmbeddedWarehouse(home, preferred_port=free_port())
+    url = server.ensure_running()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            ensure_schema(conn)
+            if ddl:
+                conn.execute(ddl)
+        yield url
+    finally:
+        server.stop()
 
 
 def shared_data() -> Path:

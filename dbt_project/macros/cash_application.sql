@@ -54,3 +54,45 @@
         when {{ converted }} and abs({{ total }} - {{ a }}) <= abs({{ total }}) * {{ pct }} / 100 then 'fx'
     end
 {%- endmacro %}
+
+{#- The candidate sets of a stage of the ladder (int_cash_applications), each with its receipt's booking date,
+    amount in the set's currency, charge tolerance, whether it was converted and how it settles the set
+    (settlement_fit; null when it does not): the same reading of the receipt for every stage. The receipt's
+    receipt_columns are added before booking_date. Needs the model's receipts and fx CTEs. -#}
+{% macro fitted_sets(sets, receipt_columns=()) -%}
+    select
+        fitted.*,
+        {{ settlement_fit('fitted.total', 'fitted.receipt_amount', 'fitted.tolerance', 'fitted.converted') }} as fit
+    from (
+        select
+            candidate_sets.*,
+            {%- for column in receipt_columns %}
+            receipts.{{ column }},
+            {%- endfor %}
+            receipts.booking_date,
+            {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
+            {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
+            receipts.currency_code <> candidate_sets.currency_code as converted
+        from {{ sets }} as candidate_sets
+        inner join receipts on candidate_sets.payment_id = receipts.payment_id
+        left join fx as fx_receipt
+            on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
+        left join fx as fx_item
+            on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
+    ) as fitted
+{%- endmacro %}
+
+{#- What a receipt's applications are, as one text to compare (int_cash_application_log): per item, the amount
+    applied, the rule and the return; an aggregate over one receipt's rows. -#}
+{% macro application_fingerprint() -%}
+    string_agg(
+        concat_ws(
+            ':',
+            customer_item_id,
+            cast(trim_scale(applied_amount) as text),
+            match_rule,
+            cast(returned_on as text)
+        ),
+        ';' order by customer_item_id
+    )
+{%- endmacro %}

@@ -10,8 +10,8 @@
       sum of net_amount;
     - payments: the entries of final statements in fct_payments (in_final_statement) vs the entries of final
       statements in stg_bank__entries booked up to the as-of date, each entry once (by its bank reference
-      where it has one, else its place in its statement), per currency and direction (segment CRDT / DBIT):
-      entry count and sum of entry amounts.
+      where it has one, else its place in its statement; equal entries within one statement each), per
+      currency and direction (segment CRDT / DBIT): entry count and sum of entry amounts.
     One row per mismatching (check, currency, segment), with both totals; amounts compared exactly. -#}
 with
 
@@ -42,18 +42,32 @@ source_totals as (
         'payments' as check_name,
         currency_code,
         entry_direction as segment,
-        count(*) as row_count,
-        sum(entry_amount) as amount
+        sum(entry_count) as row_count,
+        sum(entry_count * entry_amount) as amount
     from (
-        select distinct on (
-            account_id, booking_date, entry_direction, entry_amount,
-            coalesce(bank_reference, statement_key || ':' || entry_seq)
-        )
+        -- an entry in two final statements once; equal entries within one statement each
+        select
             currency_code,
             entry_direction,
-            entry_amount
-        from {{ ref('stg_bank__entries') }}
-        where booking_date <= {{ as_of_date() }} and report_kind = 'statement' and tx_seq = 1
+            entry_amount,
+            max(entry_count) as entry_count
+        from (
+            select
+                statement_key,
+                account_id,
+                booking_date,
+                currency_code,
+                entry_direction,
+                entry_amount,
+                coalesce(bank_reference, statement_key || ':' || entry_seq) as entry_reference,
+                count(*) as entry_count
+            from {{ ref('stg_bank__entries') }}
+            where booking_date <= {{ as_of_date() }} and report_kind = 'statement' and tx_seq = 1
+            group by
+                statement_key, account_id, booking_date, currency_code, entry_direction, entry_amount,
+                coalesce(bank_reference, statement_key || ':' || entry_seq)
+        ) as per_statement
+        group by account_id, booking_date, currency_code, entry_direction, entry_amount, entry_reference
     ) as final_entries
     group by currency_code, entry_direction
 ),

@@ -82,6 +82,19 @@ def test_history_then_a_night_flags_every_case_and_alerts_each_owner(stack) -> N
                 (night,),
             )
         }
+        # a rep's exception seen on both days, more severe on the night, is re-alerted (escalated)
+        owners_escalated = {
+            r[0]
+            for r in conn.execute(
+                "select night.owner_rep_id from ops.exception_observations as night "
+                "inner join ops.exception_observations as before using (rule_id, entity_key) "
+                "inner join ops.rule_catalog as catalog using (rule_id) "
+                "where night.as_of_date = %s and before.as_of_date = %s and catalog.owner = 'sales_rep' "
+                "and array_position(array['high', 'medium', 'low'], night.severity) "
+                "< array_position(array['high', 'medium', 'low'], before.severity)",
+                (night, history),
+            )
+        }
         owners_history = {
             r[0]
             for r in conn.execute(
@@ -103,7 +116,7 @@ def test_history_then_a_night_flags_every_case_and_alerts_each_owner(stack) -> N
 
     # one digest per owning rep per run, to the rep's address, in both languages
     assert sorted(m.to[0] for m in first_run) == sorted(reps[r] for r in owners_history)
-    assert sorted(m.to[0] for m in second_run) == sorted(reps[r] for r in owners_new)
+    assert sorted(m.to[0] for m in second_run) == sorted(reps[r] for r in owners_new | owners_escalated)
     for message in first_run + second_run:
         assert len(message.to) == 1
         assert "abnormal" in message.subject and "异常订单" in message.subject

@@ -10,7 +10,6 @@ only (and reported) without that setting; and an escalated exception alerted aga
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,8 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from o2c.alerts.dispatch import NO_FINANCE_ADDRESS, AlertDispatchError, send_alerts
 from o2c.config import Settings, load_settings
-from o2c.warehouse.bootstrap import ensure_schema
-from o2c.warehouse.embedded import EmbeddedWarehouse
+from tests.conftest import embedded_warehouse, free_port
 
 DAY1 = date(2026, 9, 27)
 DAY2 = DAY1 + timedelta(days=1)
@@ -73,12 +71,6 @@ REPS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _raw(envelope: Envelope) -> bytes:
     content = envelope.original_content or envelope.content or b""
     return content.encode() if isinstance(content, str) else content
@@ -113,7 +105,7 @@ class Collector:
 @pytest.fixture(scope="module")
 def smtp_server() -> Iterator[tuple[Collector, int]]:
     handler = Collector()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="localhost")
     controller.start()
     try:
@@ -125,15 +117,8 @@ def smtp_server() -> Iterator[tuple[Collector, int]]:
 # -- the warehouse ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = EmbeddedWarehouse(tmp_path_factory.mktemp("wh"), preferred_port=_free_port())
-    url = server.ensure_running()
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            ensure_schema(conn)
-            conn.execute(MARTS_DDL)
+    with embedded_warehouse(tmp_path_factory.mktemp("wh"), MARTS_DDL) as url:
         yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -349,7 +334,7 @@ def test_failed_send_is_logged_and_retried_by_a_later_run(
 ) -> None:
     handler, port = smtp_server
     seed_day1(conn)
-    down = make_settings(tmp_path, warehouse, _free_port())  # nothing listens there
+    down = make_settings(tmp_path, warehouse, free_port())  # nothing listens there
 
     summary = send(down, DAY1, raise_on_failure=False)
 

@@ -12,7 +12,6 @@ and only the new receipt makes finance's digest new.
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email import policy
@@ -28,8 +27,7 @@ from o2c.alerts.dispatch import send_alerts
 from o2c.checks.runner import run_checks
 from o2c.config import Settings, load_settings
 from o2c.mailsink import MailSink
-from o2c.warehouse.bootstrap import ensure_schema
-from o2c.warehouse.embedded import EmbeddedWarehouse
+from tests.conftest import embedded_warehouse
 
 DAY1 = date(2026, 9, 27)
 DAY2 = DAY1 + timedelta(days=1)
@@ -71,23 +69,10 @@ insert into marts.fct_orders values ('SO-1-10', 'SO-1', 'C001', 'R1', date '2026
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = EmbeddedWarehouse(tmp_path_factory.mktemp("wh"), preferred_port=_free_port())
-    url = server.ensure_running()
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            ensure_schema(conn)
-            conn.execute(MARTS_DDL)
+    with embedded_warehouse(tmp_path_factory.mktemp("wh"), MARTS_DDL) as url:
         yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

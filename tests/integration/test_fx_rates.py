@@ -159,7 +159,12 @@ def test_a_payment_without_a_rate_fails_the_build(fx_settings: Settings, built) 
     shutil.copy(sample, fx_settings.bank_inbox / sample.name)
     assert pipeline.ingest_bank_inbox(fx_settings)["loaded"] == 1
     with pytest.raises(DbtError) as failure:
-        run_dbt(["build", "--select", "fct_payments"], day, warehouse_url(fx_settings), fx_settings)
+        run_dbt(
+            ["build", "--select", "int_bank_payments", "fct_payments"],
+            day,
+            warehouse_url(fx_settings),
+            fx_settings,
+        )
     failed = str(failure.value)
     assert "reporting_amount_converted_fct_payments_amount_usd" in failed, failed
     assert "reporting_amount_converted_fct_payments_amount_cny" in failed, failed

@@ -31,10 +31,11 @@ from o2c.simulate.receipt_truth import (
 )
 from o2c.simulate.remittance import SWIFT_PREFIXES, UNICODE_PREFIXES
 from o2c.simulate.world import RULE_AR_OVERDUE, SimConfig, World, build_world
+from tests.conftest import shared_data
 
 PAY = SimConfig(seed=11, days=150, customers=40, lines_per_day=14.0, bad_bank_file_day=30)
 """Five months: long enough for a missing statement (day 60), refunds and every case at least once."""
-XSD = Path("/work/shared/data/xsd")
+XSD = shared_data() / "xsd"
 CASES = {
     "exact_ref",
     "typo_ref",

@@ -33,16 +33,7 @@ proposed as (select * from {{ ref('int_cash_applications') }}),
     proposed_sets as (
         select
             payment_id,
-            string_agg(
-                concat_ws(
-                    ':',
-                    customer_item_id,
-                    cast(trim_scale(applied_amount) as text),
-                    match_rule,
-                    cast(returned_on as text)
-                ),
-                ';' order by customer_item_id
-            ) as fingerprint
+            {{ application_fingerprint() }} as fingerprint
         from proposed
         group by payment_id
     ),
@@ -63,16 +54,7 @@ proposed as (select * from {{ ref('int_cash_applications') }}),
             max(revision) as revision,
             min(decided_on) as decided_on,
             array_to_string(array_agg(distinct match_rule order by match_rule), ', ') as match_rules,
-            string_agg(
-                concat_ws(
-                    ':',
-                    customer_item_id,
-                    cast(trim_scale(applied_amount) as text),
-                    match_rule,
-                    cast(returned_on as text)
-                ),
-                ';' order by customer_item_id
-            ) as fingerprint
+            {{ application_fingerprint() }} as fingerprint
         from current_rows
         group by payment_id
     ),

@@ -170,35 +170,16 @@ document_singles as (
         )
 ),
 
-fitted_quotes as (
-    select
-        candidate_sets.*,
-        receipts.payer_account,
-        receipts.payer_name_key,
-        receipts.booking_date,
-        {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
-        {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
-        receipts.currency_code <> candidate_sets.currency_code as converted
-    from (
-        select * from reference_sets
-        union all
-        select * from document_sets
-        union all
-        select * from document_singles
-    ) as candidate_sets
-    inner join receipts on candidate_sets.payment_id = receipts.payment_id
-    left join fx as fx_receipt
-        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
-    left join
-        fx as fx_item
-        on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
+quote_sets as (
+    select * from reference_sets
+    union all
+    select * from document_sets
+    union all
+    select * from document_singles
 ),
 
 quote_fits as (
-    select
-        fitted_quotes.*,
-        {{ settlement_fit('total', 'receipt_amount', 'tolerance', 'converted') }} as fit
-    from fitted_quotes
+    {{ fitted_sets('quote_sets', ['payer_account', 'payer_name_key']) }}
 ),
 
 payer_evidence as (
@@ -352,27 +333,8 @@ payer_singles as (
         )
 ),
 
-fitted_singles as (
-    select
-        candidate_sets.*,
-        receipts.booking_date,
-        {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
-        {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
-        receipts.currency_code <> candidate_sets.currency_code as converted
-    from payer_singles as candidate_sets
-    inner join receipts on candidate_sets.payment_id = receipts.payment_id
-    left join fx as fx_receipt
-        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
-    left join
-        fx as fx_item
-        on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
-),
-
 single_fits as (
-    select
-        fitted_singles.*,
-        {{ settlement_fit('total', 'receipt_amount', 'tolerance', 'converted') }} as fit
-    from fitted_singles
+    {{ fitted_sets('payer_singles') }}
 ),
 
 needs_search as (
@@ -500,27 +462,8 @@ combined_sets as (
         or (combinations.size >= 2 and combinations.quoted_count = coalesce(quoted_counts.quoted_count, 0))
 ),
 
-fitted_searches as (
-    select
-        candidate_sets.*,
-        receipts.booking_date,
-        {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
-        {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
-        receipts.currency_code <> candidate_sets.currency_code as converted
-    from combined_sets as candidate_sets
-    inner join receipts on candidate_sets.payment_id = receipts.payment_id
-    left join fx as fx_receipt
-        on receipts.currency_code = fx_receipt.currency_code and receipts.booking_date = fx_receipt.rate_date
-    left join
-        fx as fx_item
-        on candidate_sets.currency_code = fx_item.currency_code and receipts.booking_date = fx_item.rate_date
-),
-
 search_fits as (
-    select
-        fitted_searches.*,
-        {{ settlement_fit('total', 'receipt_amount', 'tolerance', 'converted') }} as fit
-    from fitted_searches
+    {{ fitted_sets('combined_sets') }}
 ),
 
 partials as (
@@ -631,74 +574,30 @@ erp_clearings as (
 ),
 
 settling as (
-    select
-        payment_id,
-        set_rule,
-        priority,
-        set_id,
-        currency_code,
-        item_ids,
-        total,
-        receipt_amount,
-        fit,
-        0 as rank_sum
-    from quote_fits
-    where fit is not null
-    union all
-    select
-        payment_id,
-        set_rule,
-        priority,
-        set_id,
-        currency_code,
-        item_ids,
-        total,
-        receipt_amount,
-        fit,
-        rank_sum
-    from search_fits
-    where fit is not null
-    union all
-    select
-        payment_id,
-        set_rule,
-        priority,
-        set_id,
-        currency_code,
-        item_ids,
-        total,
-        receipt_amount,
-        fit,
-        0 as rank_sum
-    from single_fits
-    where fit is not null
-    union all
-    select
-        payment_id,
-        set_rule,
-        priority,
-        set_id,
-        currency_code,
-        item_ids,
-        total,
-        receipt_amount,
-        fit,
-        0 as rank_sum
-    from partials
-    union all
-    select
-        payment_id,
-        set_rule,
-        priority,
-        set_id,
-        currency_code,
-        item_ids,
-        total,
-        receipt_amount,
-        fit,
-        0 as rank_sum
-    from erp_clearings
-    where document_count = 1 and receipt_count = 1
+    -- every set a rule settles, from every stage of the ladder (search_fits ranks its sets: rank_sum)
+    {%- set stages = [
+        ('quote_fits', 'fit is not null'),
+        ('search_fits', 'fit is not null'),
+        ('single_fits', 'fit is not null'),
+        ('partials', 'true'),
+        ('erp_clearings', 'document_count = 1 and receipt_count = 1'),
+    ] %}
+    {%- for stage, condition in stages %}
+        select
+            payment_id,
+            set_rule,
+            priority,
+            set_id,
+            currency_code,
+            item_ids,
+            total,
+            receipt_amount,
+            fit,
+            {{ 'rank_sum' if stage == 'search_fits' else '0 as rank_sum' }}
+        from {{ stage }}
+        where {{ condition }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 unique_per_priority as (
