@@ -22,6 +22,16 @@
     end
 {%- endmacro %}
 
+{#- Whether a receipt reaches an item's currency through an exchange: booked in another currency, or booked in
+    it but converted by the bank from what the payer instructed in another (an FX difference is then the
+    payer's, within the FX tolerance like a converted receipt's). -#}
+{% macro is_converted(item_currency, receipt='receipts') -%}
+    (
+        {{ receipt }}.currency_code <> {{ item_currency }}
+        or coalesce({{ receipt }}.instructed_currency, {{ item_currency }}) <> {{ item_currency }}
+    )
+{%- endmacro %}
+
 {#- How much a receipt may fall short of the items it settles, in the items' currency: the configured charge
     tolerance of the currency (var cash_application.charge_tolerance, else the USD default converted), or the
     charges the bank states when larger. -#}
@@ -72,7 +82,7 @@
             receipts.booking_date,
             {{ receipt_amount_in('candidate_sets.currency_code') }} as receipt_amount,
             {{ charge_tolerance('candidate_sets.currency_code') }} as tolerance,
-            receipts.currency_code <> candidate_sets.currency_code as converted
+            {{ is_converted('candidate_sets.currency_code') }} as converted
         from {{ sets }} as candidate_sets
         inner join receipts on candidate_sets.payment_id = receipts.payment_id
         left join fx as fx_receipt

@@ -950,7 +950,7 @@ def test_a_crash_inside_the_camt_parser_propagates(monkeypatch: pytest.MonkeyPat
         parse_bank_bytes(data, "ok.xml")
 
 
-def _poisoning(build: Callable[..., BankEntry], **fields: str) -> Callable[..., BankEntry]:
+def _poisoning(build: Callable[..., BankEntry], **fields: Any) -> Callable[..., BankEntry]:
     """A stand-in for a parser's ``build_entry`` that puts NUL characters into the entry it builds."""
 
     def poisoned(*args: object, **kwargs: object) -> BankEntry:
@@ -993,6 +993,39 @@ def test_a_nul_character_in_a_transaction_is_bad_data_with_its_place_named(
     data = _CAMT.format(opening="100.00", opening_sign="<CdtDbtInd>CRDT</CdtDbtInd>").encode()
     with pytest.raises(BankFileError, match="entry 1, transaction 1: end_to_end_id contains a NUL character"):
         parse_bank_bytes(data, "nul.xml")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (
+            {"tx_amount": Decimal("-1.00"), "tx_end_to_end_id": "E2E\x00"},
+            "entry 1, transaction 1: end_to_end_id contains a NUL character",
+        ),
+        (
+            {"tx_amount": Decimal("-1.00"), "amount": Decimal("-5.00")},
+            "entry 1, transaction 1: negative amount -1.00",
+        ),
+        ({"amount": Decimal("-5.00"), "direction": "XXXX"}, "entry 1: negative amount -5.00"),
+        ({"direction": "XXXX", "currency": "CHF"}, "entry 1: unknown direction 'XXXX'"),
+        (
+            {"currency": "CHF", "additional_info": "A\x00"},
+            "entry 1: additional_info contains a NUL character",
+        ),
+        ({"tx_referred_documents": ("INV-1", "INV\x002")}, "a referred document contains a NUL character"),
+        ({"currency": "CHF"}, "entry 1: amount in CHF, but the statement"),
+    ],
+)
+def test_the_first_failing_entry_check_names_the_error(
+    monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], reason: str
+) -> None:
+    """The validation's fast pass over an entry hands any failure to the field-by-field checks, which
+    report the first failing one in their fixed order (texts, then each transaction, then the entry)."""
+    build = camt_entries.build_entry
+    monkeypatch.setattr(camt_entries, "build_entry", _poisoning(build, **fields))
+    data = _CAMT.format(opening="100.00", opening_sign="<CdtDbtInd>CRDT</CdtDbtInd>").encode()
+    with pytest.raises(BankFileError, match=re.escape(reason)):
+        parse_bank_bytes(data, "bad.xml")
 
 
 if __name__ == "__main__":  # python -m tests.unit.test_bank_parsers: regenerate, then review the diff

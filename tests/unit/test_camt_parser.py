@@ -10,6 +10,7 @@ Only :class:`BankFileError` may come out of bad input; anything else is a defect
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -1150,3 +1151,45 @@ def test_random_camt053_documents_give_back_what_was_put_in(
                 assert got.counterparty_name == (p.payer if original_credit else p.payee)
     missing = sum(1 for entries in reports for e in entries if e.status is None)
     assert any("have no Sts" in w for w in parsed.warnings) == bool(missing)
+
+
+@pytest.mark.parametrize(
+    "relative", [POSTFINANCE_ES, POSTFINANCE_RETURN, POSTFINANCE_V8, FINNISH_054, FINNISH_052]
+)
+def test_entries_built_without_init_equal_those_built_by_the_model(relative: str) -> None:
+    """Entries and transactions are filled through their instance dictionaries (``new_entry``,
+    ``new_transaction``): rebuilt through the dataclasses' ``__init__`` they are the same objects, with no
+    attribute more or less."""
+    parsed = _load(relative)
+    entries = [entry for statement in parsed.statements for entry in statement.entries]
+    assert entries
+    for entry in entries:
+        rebuilt_txs = tuple(dataclasses.replace(tx) for tx in entry.transactions)
+        for tx, rebuilt_tx in zip(entry.transactions, rebuilt_txs, strict=True):
+            assert vars(tx) == vars(rebuilt_tx) and repr(tx) == repr(rebuilt_tx)
+        rebuilt = dataclasses.replace(entry, transactions=rebuilt_txs)
+        assert rebuilt == entry and hash(rebuilt) == hash(entry) and repr(rebuilt) == repr(entry)
+        assert vars(rebuilt) == vars(entry)
+
+
+def test_blank_texts_read_the_same_pretty_printed_or_not() -> None:
+    """The streaming pass drops blank text between elements; a blank leaf keeps reading as absent and a
+    value with its surrounding blanks as the stripped value, indented or not."""
+    entry = _entry(
+        "  50.00  ",
+        extra=(
+            "<NtryRef>   </NtryRef><AcctSvcrRef>\n  REF-1 \n</AcctSvcrRef>"
+            "<AddtlNtryInf>  two   words </AddtlNtryInf>"
+        ),
+    )
+    body = _statement(_balance("OPBD", "100.00"), _balance("CLBD", "150.00"), entry)
+    flat = _parse(_document(body))
+    indented = _parse(etree.tostring(etree.fromstring(_document(body)), pretty_print=True))
+    (first,) = flat.statements[0].entries
+    assert (first.amount, first.entry_reference, first.bank_reference, first.additional_info) == (
+        Decimal("50.00"),
+        None,
+        "REF-1",
+        "two words",
+    )
+    assert indented.statements == flat.statements and indented.warnings == flat.warnings

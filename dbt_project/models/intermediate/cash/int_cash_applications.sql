@@ -275,7 +275,8 @@ group_candidates as (
 
 pool as (
     -- the items a combined payment may be made of: the payer groups' open items, the quoted ones first, then
-    -- by due date; at most combined_max_items per receipt and currency
+    -- the payer's own, credits (a payer deducts its credit notes) before debits, each by due date; at most
+    -- combined_max_items per receipt and currency
     select ranked.*
     from (
         select
@@ -292,6 +293,7 @@ pool as (
                 order by
                     coalesce(quoted_items.is_named, false) desc,
                     candidates.customer_id is not distinct from payer.customer_id desc,
+                    candidates.is_credit desc,
                     candidates.net_due_date,
                     candidates.customer_item_id asc
             ) as pool_rank
@@ -365,7 +367,7 @@ search_pool as (
         greatest(
             {{ receipt_amount_in('pool.currency_code') }} + {{ charge_tolerance('pool.currency_code') }},
             case
-                when receipts.currency_code <> pool.currency_code
+                when {{ is_converted('pool.currency_code') }}
                     then
                         {{ receipt_amount_in('pool.currency_code') }}
                         / (1 - {{ cfg.fx_tolerance_pct }} / 100.0)
@@ -601,23 +603,56 @@ settling as (
 ),
 
 unique_per_priority as (
-    -- a rule settles a receipt only with one answer; of the quoted items the receipt settles in several ways
-    -- (two instalments of an invoice of equal amount), the ones due first
+    -- a rule settles a receipt only with one answer. Some of the quoted items (priority 2: instalments of
+    -- an invoice) are chosen: the ones the receipt meets best (exact before short by charges or FX), and of
+    -- equal answers the ones due first; when several receipts of a day have the same best answers (equal
+    -- instalments of one invoice paid by separate transfers), the k-th receipt in the bank's order (its
+    -- reference) settles the k-th answer in due order, and a receipt beyond the last answer none
     select
-        ranked.*,
-        ranked.answers = 1 or (ranked.priority = 2 and ranked.choice = 1) as is_decisive
+        positioned.*,
+        positioned.answers = 1
+        or (
+            positioned.priority = 2
+            and positioned.quality = positioned.best_quality
+            and positioned.choice = positioned.receipt_position
+        ) as is_decisive
     from (
         select
-            settling.*,
-            count(*) over (partition by settling.payment_id, settling.priority) as answers,
-            row_number()
-                over (
-                    partition by settling.payment_id, settling.priority
-                    order by settling.rank_sum, settling.set_id
-                )
-                as choice
-        from settling
-    ) as ranked
+            listed.*,
+            dense_rank() over (
+                partition by listed.booking_date, listed.priority, listed.best_answers
+                order by listed.bank_reference, listed.payment_id
+            ) as receipt_position
+        from (
+            select
+                graded.*,
+                array_agg(graded.set_id) filter (where graded.quality = graded.best_quality) over (
+                    partition by graded.payment_id, graded.priority
+                    order by graded.rank_sum, graded.set_id
+                    rows between unbounded preceding and unbounded following
+                ) as best_answers
+            from (
+                select
+                    qualities.*,
+                    count(*) over (partition by qualities.payment_id, qualities.priority) as answers,
+                    min(qualities.quality) over (partition by qualities.payment_id, qualities.priority)
+                        as best_quality,
+                    row_number() over (
+                        partition by qualities.payment_id, qualities.priority
+                        order by qualities.quality, qualities.rank_sum, qualities.set_id
+                    ) as choice
+                from (
+                    select
+                        settling.*,
+                        receipts.booking_date,
+                        receipts.bank_reference,
+                        case settling.fit when 'exact' then 1 else 2 end as quality
+                    from settling
+                    inner join receipts on settling.payment_id = receipts.payment_id
+                ) as qualities
+            ) as graded
+        ) as listed
+    ) as positioned
 ),
 
 chosen as (
@@ -638,10 +673,8 @@ chosen_items as materialized (
     -- only)
     select
         chosen.*,
-        receipts.booking_date,
         set_items.customer_item_id
     from chosen
-    inner join receipts on chosen.payment_id = receipts.payment_id
     cross join lateral unnest(chosen.item_ids) as set_items (customer_item_id)
 ),
 

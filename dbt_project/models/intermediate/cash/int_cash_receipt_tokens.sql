@@ -1,6 +1,7 @@
 {#- Grain: one row per receipt and reference token its remittance carries: the numbers it quotes (normalized:
-    leading zeros and prefixes such as INV or 发票 dropped, two short digit groups written with a space between
-    them joined) and valid RF creditor references (ISO 11649, mod 97) reduced to the reference they carry.
+    leading zeros and prefixes such as INV or 发票 dropped, two or three short digit groups written with
+    spaces between them joined) and valid RF creditor references (ISO 11649, mod 97) reduced to the reference
+    they carry.
     kind: rf (a valid RF reference), structured (camt Strd/RfrdDocInf, CdtrRefInf), text (unstructured
     remittance, the end-to-end id). -#}
 {{ config(materialized='table') }}
@@ -50,15 +51,26 @@ digit_words as (
 ),
 
 joined as (
-    -- "9001 2345": two short groups that are one number written with a space
+    -- "9001 2345", "900 395 24": two or three short groups that are one number written with spaces
     select
         payment_id,
         kind,
-        digits || lead(digits) over (partition by payment_id, kind order by position) as digits,
-        lead(position) over (partition by payment_id, kind order by position) = position + 1 as adjacent,
-        length(digits) < 7 and length(lead(digits) over (partition by payment_id, kind order by position)) < 7
-            as both_short
+        digits || lead(digits) over by_position as digits,
+        lead(position) over by_position = position + 1 as adjacent,
+        length(digits) < 7 and length(lead(digits) over by_position) < 7 as all_short
     from digit_words
+    window by_position as (partition by payment_id, kind order by position)
+    union all
+    select
+        payment_id,
+        kind,
+        digits || lead(digits) over by_position || lead(digits, 2) over by_position as digits,
+        lead(position, 2) over by_position = position + 2 as adjacent,
+        length(digits) < 7
+        and length(lead(digits) over by_position) < 7
+        and length(lead(digits, 2) over by_position) < 7 as all_short
+    from digit_words
+    window by_position as (partition by payment_id, kind order by position)
 ),
 
 rf as (
@@ -84,7 +96,7 @@ tokens as (
         kind,
         digits as token
     from joined
-    where adjacent and both_short
+    where adjacent and all_short
     union all
     select
         payment_id,

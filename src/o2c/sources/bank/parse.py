@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import operator
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -173,9 +174,39 @@ def _check_head(head: StatementHead) -> None:
             raise BankFileError(f"{head.label}: {name} contains a NUL character")
 
 
+_ENTRY_TEXTS = operator.attrgetter(*_TEXT_FIELDS)
+_TRANSACTION_TEXTS = operator.attrgetter(*_TRANSACTION_TEXT_FIELDS)
+
+
 def _check_entry(head: StatementHead, entry: BankEntry) -> None:
     """Model invariants: non-negative amounts, known directions, one currency, text a database can hold
-    (no NUL character: PostgreSQL text cannot store it, so such a file is bad data, not a landing error)."""
+    (no NUL character: PostgreSQL text cannot store it, so such a file is bad data, not a landing error).
+
+    Every entry passes through here, so the checks run first as one cheap pass: every text of the entry and
+    its transactions joined and searched for a NUL at C level, then the amounts, direction and currency,
+    without building a message. Only an entry that fails one is checked again field by field, in the
+    original order, by :func:`_entry_error`, which raises the error for the first failing check.
+    """
+    transactions = entry.transactions
+    if len(transactions) == 1:
+        tx = transactions[0]
+        texts = _ENTRY_TEXTS(entry) + _TRANSACTION_TEXTS(tx) + tx.referred_documents
+    else:
+        texts = _ENTRY_TEXTS(entry)
+        for tx in transactions:
+            texts += _TRANSACTION_TEXTS(tx) + tx.referred_documents
+    if "\x00" in "".join(filter(None, texts)):
+        _entry_error(head, entry)
+    for tx in transactions:
+        amount = tx.amount
+        if amount is not None and amount < 0:
+            _entry_error(head, entry)
+    if entry.amount < 0 or entry.direction not in DIRECTIONS or entry.currency != head.currency:
+        _entry_error(head, entry)
+
+
+def _entry_error(head: StatementHead, entry: BankEntry) -> None:
+    """Raise the error of the first check of :func:`_check_entry` an entry fails, field by field."""
     where = f"{head.label}, entry {entry.entry_seq}"
     for name in _TEXT_FIELDS:
         if "\x00" in (getattr(entry, name) or ""):
@@ -245,7 +276,8 @@ class _Validator:
     def _entries(self, statement: StatementStream, tally: _Tally) -> Iterator[BankEntry]:
         for entry in statement.entries():
             _check_entry(statement.head, entry)
-            self._check_payments(statement.head, entry)
+            if len(entry.transactions) > 1:
+                self._check_payments(statement.head, entry)
             tally.add(entry)
             yield entry
 

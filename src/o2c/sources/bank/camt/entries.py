@@ -59,6 +59,8 @@ from o2c.sources.bank.camt.transactions import (
     Parent,
     codes,
     findall_transactions,
+    new_entry,
+    new_transaction,
     read_transaction,
 )
 from o2c.sources.bank.camt.values import amount, count, indicator, parse_date
@@ -213,7 +215,7 @@ def _entry_transaction(
 ) -> BankTransaction:
     """The one transaction of an entry without ``TxDtls``: the entry itself."""
     fx = exchange(entry.get("AmtDtls"), where)
-    return BankTransaction(
+    return new_transaction(
         tx_seq=1,
         amount=value,
         direction=direction,
@@ -297,7 +299,7 @@ def build_entry(entry: Node, seq: int, ctx: EntryContext) -> BankEntry:
         remittance = (
             _joined(e.remittance for e in extras) or additional or _joined(e.additional for e in extras)
         )
-    result = BankEntry(
+    result = new_entry(
         entry_seq=seq,
         booking_date=booking_date,
         value_date=value_date,
