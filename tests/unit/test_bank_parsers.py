@@ -88,7 +88,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -113,18 +112,9 @@ from o2c.sources.bank.model import (
 )
 from o2c.sources.bank.mt940 import statements as mt940_statements
 from o2c.sources.bank.parse import detect_format, parse_bank_bytes, parse_bank_file
+from tests.conftest import shared_data
 
-
-def _shared_data_dir() -> Path:
-    """``/work/shared/data`` next to the repository, else ``$O2C_SHARED_DATA``."""
-    default = Path(__file__).resolve().parents[3] / "shared" / "data"
-    override = os.environ.get("O2C_SHARED_DATA")
-    if not default.is_dir() and override:
-        return Path(override)
-    return default
-
-
-DATA = _shared_data_dir()
+DATA = shared_data()
 FOLDERS = ("mt940", "camt052", "camt053", "camt054")
 BANK_FILES = sorted(p for folder in FOLDERS for p in (DATA / folder).rglob("*") if p.is_file())
 needs_data = pytest.mark.skipif(not BANK_FILES, reason=f"no shared test data in {DATA}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -38,18 +37,9 @@ from o2c.sources.bank.model import (
     StatedTotals,
     materialize,
 )
+from tests.conftest import shared_data
 
-
-def _shared_data_dir() -> Path:
-    """``/work/shared/data`` next to the repository, else ``$O2C_SHARED_DATA``."""
-    default = Path(__file__).resolve().parents[3] / "shared" / "data"
-    override = os.environ.get("O2C_SHARED_DATA")
-    if not default.is_dir() and override:
-        return Path(override)
-    return default
-
-
-DATA = _shared_data_dir()
+DATA = shared_data()
 CAMT_FILES = sorted(
     p for folder in ("camt052", "camt053", "camt054") for p in (DATA / folder).rglob("*") if p.is_file()
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -35,18 +34,9 @@ from o2c.sources.bank.mt940 import open_mt
 from o2c.sources.bank.mt940 import statements as mt940_statements
 from o2c.sources.bank.mt940.lines import BLOCK_BYTES
 from o2c.sources.bank.parse import parse_bank_bytes, parse_bank_file
+from tests.conftest import shared_data
 
-
-def _shared_data_dir() -> Path:
-    """``/work/shared/data`` next to the repository, else ``$O2C_SHARED_DATA``."""
-    default = Path(__file__).resolve().parents[3] / "shared" / "data"
-    override = os.environ.get("O2C_SHARED_DATA")
-    if not default.is_dir() and override:
-        return Path(override)
-    return default
-
-
-DATA = _shared_data_dir() / "mt940"
+DATA = shared_data() / "mt940"
 MT_FILES = sorted(p for p in DATA.rglob("*") if p.is_file()) if DATA.is_dir() else []
 needs_data = pytest.mark.skipif(not MT_FILES, reason=f"no shared MT940 samples in {DATA}")
 
