@@ -15,3 +15,14 @@
 {% macro with_nested_loops() -%}
     set local enable_nestloop = on
 {%- endmacro %}
+
+{#- analyze_built_table(): a post-hook of every model (dbt_project.yml): ANALYZE the table or incremental
+    table just built, so the models after it in the same run are planned on its real size and values. A new
+    table has no statistics until autovacuum analyzes it (its naptime is a minute), and on a first load the
+    next models run before that: fct_receivables_daily joined a fresh int_customer_history by a nested loop
+    for 923 s instead of 20 s. Views have nothing to analyze. -#}
+{% macro analyze_built_table() -%}
+    {%- if config.get('materialized') in ('table', 'incremental') -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}

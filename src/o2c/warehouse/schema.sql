@@ -100,6 +100,9 @@ alter table ops.bank_files add column if not exists last_tried_at timestamptz;
 alter table ops.bank_files add column if not exists tries integer not null default 1;
 alter table ops.bank_files add column if not exists superseded_by text;
 alter table ops.bank_files add column if not exists statement_ids jsonb not null default '[]'::jsonb;
+-- the files still held in quarantine, which each loaded file may supersede: a few rows among thousands
+create index if not exists bank_files_held on ops.bank_files (file_sha256)
+where status = 'quarantined' and superseded_by is null;
 
 -- statement integrity across files, per account, as banks and SAP check it: a statement's opening
 -- balance against the closing balance of the account's previous statement (balance_break), and the
