@@ -294,7 +294,7 @@ pool as (
                     coalesce(quoted_items.is_named, false) desc,
                     candidates.customer_id is not distinct from payer.customer_id desc,
                     candidates.is_credit desc,
-                    candidates.net_due_date,
+                    candidates.net_due_date asc,
                     candidates.customer_item_id asc
             ) as pool_rank
         from group_candidates as candidates
