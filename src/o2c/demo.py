@@ -281,7 +281,7 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
     from psycopg import sql
 
     from o2c.checks.rules import load_rules
-    from o2c.simulate.cash_scorecard import score_cash_application
+    from o2c.simulate.cash_scorecard import cash_application_window, score_cash_application
     from o2c.simulate.scorecard import expected_cases, flagged_exceptions, score
     from o2c.warehouse.db import warehouse_url
 
@@ -310,7 +310,7 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
         flagged = flagged_exceptions(conn, as_of)
         headlines = finance_headlines(conn, as_of)
         cash = score_cash_application(
-            conn, settings.sim_dir / "ground_truth", as_of, cash_application_window(settings)
+            conn, settings.sim_dir / "ground_truth", as_of, cash_application_window(settings.dbt_project_dir)
         )
         cash_rules = conn.execute(
             "select match_rule, count(*) from marts.fct_cash_applications group by match_rule order by 2 desc"
@@ -339,14 +339,6 @@ def summary(settings: Settings, as_of: date) -> dict[str, Any]:
         "cash_rules": cash_rules,
         "unapplied": unapplied,
     }
-
-
-def cash_application_window(settings: Settings) -> int:
-    """The cash application window (dbt var ``cash_application.window_days``)."""
-    import yaml
-
-    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text())
-    return int(project["vars"]["cash_application"]["window_days"])
 
 
 def print_cash(s: dict[str, Any], as_of: date) -> None:

@@ -16,8 +16,7 @@ import pytest
 
 from o2c import pipeline
 from o2c.checks.rules import load_rules
-from o2c.demo import cash_application_window
-from o2c.simulate.cash_scorecard import score_cash_application
+from o2c.simulate.cash_scorecard import cash_application_window, score_cash_application
 from o2c.simulate.driver import Simulation
 from o2c.simulate.scorecard import expected_cases, flagged_exceptions, score
 from o2c.warehouse.db import warehouse_url
@@ -151,7 +150,7 @@ def test_cash_application_meets_its_goal_on_the_fixed_seed(o2c_home, days) -> No
     _, second = days
     with psycopg.connect(warehouse_url(o2c_home), autocommit=True) as conn:
         result = score_cash_application(
-            conn, o2c_home.sim_dir / "ground_truth", second, cash_application_window(o2c_home)
+            conn, o2c_home.sim_dir / "ground_truth", second, cash_application_window(o2c_home.dbt_project_dir)
         )
         revisions = conn.execute(
             "select count(*) filter (where revision > 1), count(*) filter (where superseded_on is not null)"

@@ -135,3 +135,12 @@ def score_cash_application(
         wrong=wrong,
         missed=sorted(f"{key[0]}/{key[1]} -> {invoice}" for key, invoice in paid - hit),
     )
+
+
+def cash_application_window(dbt_project_dir: Path) -> int:
+    """The window the cash application reconsiders each night, the one to score: dbt var
+    ``cash_application.window_days`` of the project's ``dbt_project.yml``."""
+    import yaml
+
+    project = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text())
+    return int(project["vars"]["cash_application"]["window_days"])
